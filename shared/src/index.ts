@@ -1,0 +1,20 @@
+export { Backoff, type BackoffOptions } from './backoff.ts';
+export { type EndpointMetadata, FILTER_METADATA_KEY, POD_ANNOTATION } from './endpoint-metadata.ts';
+export { createLogger, type Logger } from './logger.ts';
+export { formatServiceKey, type ParseResult, parseServiceKey, type ServiceKey } from './service-name.ts';
+export { isKnownTypeUrl, TYPE_SHORT_NAME, TYPE_URL, type TypeUrl } from './type-urls.ts';
+export {
+  adsGrpc,
+  decodeMessage,
+  encodeMessage,
+  fromProtoStruct,
+  fromProtoValue,
+  type MessageKind,
+  PROTO_FILES,
+  PROTO_INCLUDE_DIRS,
+  PROTO_LOADER_OPTIONS,
+  packAny,
+  toProtoStruct,
+  toProtoValue,
+  xdsPackageDefinition,
+} from './xds-protos.ts';

@@ -1,0 +1,11 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * Structured JSON logs on stderr (stdout stays free for command output such as benchmark JSON).
+ * Level from SKEWLESS_LOG_LEVEL (default info); `silent` in tests unless asked.
+ */
+export function createLogger(name: string, level = process.env.SKEWLESS_LOG_LEVEL ?? 'info'): Logger {
+  return pino({ name, level, base: { component: name } }, pino.destination(2));
+}
