@@ -53,7 +53,10 @@ export function adsGrpc(): AdsGrpcType {
   return grpc.loadPackageDefinition(xdsPackageDefinition()) as unknown as AdsGrpcType;
 }
 
-const MESSAGE_NAME: Record<TypeUrl | 'typedStruct' | 'httpConnectionManager' | 'router' | 'httpProtocolOptions', string> = {
+const MESSAGE_NAME: Record<
+  TypeUrl | 'typedStruct' | 'httpConnectionManager' | 'router' | 'httpProtocolOptions',
+  string
+> = {
   [TYPE_URL.listener]: 'envoy.config.listener.v3.Listener',
   [TYPE_URL.routeConfiguration]: 'envoy.config.route.v3.RouteConfiguration',
   [TYPE_URL.cluster]: 'envoy.config.cluster.v3.Cluster',

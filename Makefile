@@ -1,0 +1,57 @@
+# Skewless — every target installs what it needs first (scripts/tools.sh, idempotent, cached in .tools/).
+# Node >= 22 comes from node_modules/.bin (the `node` dev dependency), so it wins over the machine's Node.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.tools/bin:$(PATH)
+TOOLS := scripts/tools.sh
+VITEST := vitest run
+
+.DEFAULT_GOAL := help
+.PHONY: help tools deps-node test test-control-plane test-client lint typecheck check-imports \
+	bench-control-plane bench-client e2e gen-protos format clean
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
+
+tools: ## Install every external tool (Node deps, etcd, kube-apiserver, Envoy, k6) into .tools/.
+	@$(TOOLS) all
+
+deps-node: ## Install npm packages (Node 22 included) when package-lock.json changed.
+	@$(TOOLS) debian node
+
+test: deps-node lint typecheck check-imports ## Lint, type-check, import rules, then every test (starts real apiservers and Envoys).
+	@$(TOOLS) etcd kube-apiserver envoy
+	$(VITEST)
+
+test-control-plane: deps-node ## Control-plane tests only (real kube-apiserver, grpc-js-xds, Envoy).
+	@$(TOOLS) etcd kube-apiserver envoy
+	$(VITEST) control-plane
+
+test-client: deps-node ## Client-library tests only (simulations, then real gRPC on loopback).
+	$(VITEST) client
+
+lint: deps-node ## Formatting and lint rules (biome).
+	biome check .
+
+typecheck: deps-node ## TypeScript strict type-check of every package.
+	tsc -p tsconfig.json
+
+check-imports: deps-node ## No import cycles; package and layer boundaries hold.
+	depcruise --config .dependency-cruiser.cjs shared control-plane client testbed load e2e cli
+
+bench-control-plane: deps-node ## 1,000 ADS subscribers, 5,000 endpoints: change → last subscriber latency and RSS.
+	node control-plane/bench/fanout.ts
+
+bench-client: deps-node ## Per-pick cost of every strategy; throughput vs grpc-js round_robin and pick_first.
+	npm run bench -w @skewless/client
+
+e2e: deps-node ## The main job. Until the local cluster lands (#4) it runs the control plane against real parts.
+	@$(TOOLS) etcd kube-apiserver envoy
+	node cli/src/main.ts e2e
+
+gen-protos: deps-node ## Regenerate shared/src/generated from the protos bundled in @grpc/grpc-js-xds.
+	node scripts/gen-protos.ts
+
+format: deps-node ## Rewrite files in the project's format.
+	biome check --write .
+
+clean: ## Remove installed tools and packages (a later target reinstalls them).
+	rm -rf .tools node_modules
