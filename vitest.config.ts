@@ -2,6 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    reporters: ['default', './scripts/vitest-summary-reporter.ts'],
     include: ['*/test/**/*.test.ts'],
     // Integration tests start real processes (kube-apiserver, etcd, Envoy): give them room on 2 cores.
     testTimeout: 60_000,
