@@ -7,13 +7,14 @@
  * merged and addresses de-duplicated; treating one slice as the whole state is what makes
  * kuberesolver flap above 100 endpoints.
  */
-import { isIPv4, isIPv6 } from 'node:net';
-import type { V1Endpoint, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { formatServiceKey, type ServiceKey } from '@skewless/shared';
 import type { EndpointHealth, EndpointRecord, ServicePortEndpoints } from './model.ts';
+import { canonicalIPv4, canonicalIPv6 } from './translate-ip.ts';
+import type { KubeEndpoint, KubeEndpointConditions, KubeEndpointSlice, KubeService } from './translate-kube-objects.ts';
 import { DEFAULT_WEIGHT, type PodAnnotationLookup, readPodAnnotations } from './translate-pod-annotations.ts';
 import type { TranslateProblem } from './translate-problem.ts';
 
+export type { KubeEndpointSlice, KubeService } from './translate-kube-objects.ts';
 export type { PodAnnotationLookup } from './translate-pod-annotations.ts';
 export type { TranslateProblem } from './translate-problem.ts';
 
@@ -28,26 +29,26 @@ export interface TranslateResult {
 }
 
 export interface TranslateWorld {
-  readonly services: readonly V1Service[];
-  readonly slices: readonly V1EndpointSlice[];
+  readonly services: readonly KubeService[];
+  readonly slices: readonly KubeEndpointSlice[];
   /** Node name → its `topology.kubernetes.io/zone`, the fallback when a slice endpoint has no zone. */
   readonly nodeZones: ReadonlyMap<string, string>;
   readonly podAnnotations: PodAnnotationLookup;
 }
 
 /** `<namespace>/<name>` of the Service a slice belongs to, or undefined when the slice has no service-name label. */
-export function sliceServiceId(slice: V1EndpointSlice): string | undefined {
+export function sliceServiceId(slice: KubeEndpointSlice): string | undefined {
   const service = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
   return service ? `${slice.metadata?.namespace ?? ''}/${service}` : undefined;
 }
 
-export function serviceId(service: V1Service): string {
+export function serviceId(service: KubeService): string {
   return `${service.metadata?.namespace ?? ''}/${service.metadata?.name ?? ''}`;
 }
 
 /** Translates a whole world; slices whose Service does not exist (deleted, or not yet created) give nothing. */
 export function translateSlices(world: TranslateWorld): TranslateResult {
-  const slicesByService = new Map<string, V1EndpointSlice[]>();
+  const slicesByService = new Map<string, KubeEndpointSlice[]>();
   for (const slice of world.slices) {
     const id = sliceServiceId(slice);
     if (id === undefined) continue;
@@ -68,8 +69,8 @@ export function translateSlices(world: TranslateWorld): TranslateResult {
 
 /** One Service and all of its slices → one entry per TCP Service port (an empty list when no endpoint is known). */
 export function translateService(
-  service: V1Service,
-  slices: readonly V1EndpointSlice[],
+  service: KubeService,
+  slices: readonly KubeEndpointSlice[],
   lookups: Pick<TranslateWorld, 'nodeZones' | 'podAnnotations'>,
 ): TranslateResult {
   const problems: TranslateProblem[] = [];
@@ -118,7 +119,7 @@ const HEALTH_RANK: Record<EndpointHealth, number> = { HEALTHY: 0, DRAINING: 1, U
  * EndpointConditions, read as the API documents them: `ready` and `serving` unset mean true,
  * `terminating` unset means false. Ready wins even while terminating (publishNotReadyAddresses).
  */
-export function endpointHealth(conditions: V1Endpoint['conditions']): EndpointHealth {
+export function endpointHealth(conditions: KubeEndpointConditions | undefined): EndpointHealth {
   if (conditions?.ready ?? true) return 'HEALTHY';
   if ((conditions?.serving ?? true) && (conditions?.terminating ?? false)) return 'DRAINING';
   return 'UNHEALTHY';
@@ -131,7 +132,7 @@ interface ParsedSlice {
 }
 
 function parseSlice(
-  slice: V1EndpointSlice,
+  slice: KubeEndpointSlice,
   lookups: Pick<TranslateWorld, 'nodeZones' | 'podAnnotations'>,
   problems: TranslateProblem[],
 ): ParsedSlice | undefined {
@@ -173,22 +174,21 @@ function parseSlice(
       problem(`endpoints[${i}].addresses`, 'no addresses');
       return;
     }
-    const isFamily = addressType === 'IPv4' ? isIPv4 : isIPv6;
-    if (!isIPv4(first) && !isIPv6(first)) {
-      problem(`endpoints[${i}].addresses[0]`, `not an IP literal: "${first}"`);
+    const v4 = canonicalIPv4(first);
+    const v6 = canonicalIPv6(first);
+    const address = addressType === 'IPv4' ? v4 : v6;
+    if (address === undefined) {
+      const message = (v4 ?? v6) ? `not an ${addressType} address: "${first}"` : `not an IP literal: "${first}"`;
+      problem(`endpoints[${i}].addresses[0]`, message);
       return;
     }
-    if (!isFamily(first)) {
-      problem(`endpoints[${i}].addresses[0]`, `not an ${addressType} address: "${first}"`);
-      return;
-    }
-    endpoints.push({ address: first.toLowerCase(), rest: describeEndpoint(endpoint, namespace, lookups, problems) });
+    endpoints.push({ address, rest: describeEndpoint(endpoint, namespace, lookups, problems) });
   });
   return { ports, endpoints };
 }
 
 function describeEndpoint(
-  endpoint: V1Endpoint,
+  endpoint: KubeEndpoint,
   sliceNamespace: string,
   lookups: Pick<TranslateWorld, 'nodeZones' | 'podAnnotations'>,
   problems: TranslateProblem[],

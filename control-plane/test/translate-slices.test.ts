@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { canonicalIPv4, canonicalIPv6 } from '../src/translate-ip.ts';
 import { endpointHealth, translateService, translateSlices } from '../src/translate-slices.ts';
 import type { SliceFixture } from './fixtures/slices/slice-fixture.ts';
 
@@ -133,6 +134,26 @@ describe('endpointHealth', () => {
   for (const [conditions, health] of table) {
     it(`maps ${JSON.stringify(conditions)} to ${health}`, () => {
       expect(endpointHealth(conditions)).toBe(health);
+    });
+  }
+});
+
+describe('IP literals', () => {
+  const table: [string, string | undefined, string | undefined][] = [
+    ['10.0.0.1', '10.0.0.1', undefined],
+    ['255.255.255.255', '255.255.255.255', undefined],
+    ['256.0.0.1', undefined, undefined],
+    ['010.0.0.1', undefined, undefined],
+    ['10.0.0', undefined, undefined],
+    ['FD00:0:0::0001', undefined, 'fd00::1'],
+    ['::', undefined, '::'],
+    ['fe80::1%eth0', undefined, undefined],
+    ['[fd00::1]', undefined, undefined],
+    ['backend.default.svc', undefined, undefined],
+  ];
+  for (const [text, v4, v6] of table) {
+    it(`reads "${text}" as IPv4 ${v4 ?? 'no'} and IPv6 ${v6 ?? 'no'}`, () => {
+      expect([canonicalIPv4(text), canonicalIPv6(text)]).toEqual([v4, v6]);
     });
   }
 });
