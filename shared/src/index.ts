@@ -18,3 +18,4 @@ export {
   toProtoValue,
   xdsPackageDefinition,
 } from './xds-protos.ts';
+export type * from './xds-types.ts';
