@@ -1,0 +1,50 @@
+/**
+ * Mutable per-endpoint counters, owned by the balancer and shared by every picker it publishes.
+ * Call hooks write them; pickers and the outlier detector read them.
+ */
+import { DEFAULT_PEAK_EWMA, PeakEwma, type PeakEwmaOptions } from './load-peak-ewma.ts';
+
+export class EndpointStats {
+  /** `host:port`, unique within a balancer. */
+  readonly key: string;
+  inFlight = 0;
+  picks = 0;
+  successes = 0;
+  failures = 0;
+  consecutiveFailures = 0;
+  /** Counters of the current outlier-detection interval. */
+  intervalSuccesses = 0;
+  intervalFailures = 0;
+  ejected = false;
+  ejectedUntilMs = 0;
+  /** Ejections so far; the next ejection lasts base × this (capped), decremented while healthy. */
+  ejectionMultiplier = 0;
+  ejectionsTotal = 0;
+  /** Last value of the server-reported load trailer. */
+  serverLoad = 0;
+  readonly ewma: PeakEwma;
+
+  constructor(key: string, nowMs: number, ewmaOptions: PeakEwmaOptions = DEFAULT_PEAK_EWMA) {
+    this.key = key;
+    this.ewma = new PeakEwma(nowMs, ewmaOptions);
+  }
+
+  callStarted(): void {
+    this.inFlight += 1;
+  }
+
+  /** Records the end of a call; `failed` is the endpoint's fault (see call-outcome.ts). */
+  callEnded(failed: boolean, latencyMs: number, nowMs: number): void {
+    this.inFlight -= 1;
+    this.ewma.observe(latencyMs, nowMs);
+    if (failed) {
+      this.failures += 1;
+      this.intervalFailures += 1;
+      this.consecutiveFailures += 1;
+    } else {
+      this.successes += 1;
+      this.intervalSuccesses += 1;
+      this.consecutiveFailures = 0;
+    }
+  }
+}

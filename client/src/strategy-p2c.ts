@@ -1,0 +1,43 @@
+/**
+ * Power of two choices: draw two candidates (in proportion to effective weight, so slow start and
+ * endpoint weights shape who is considered), keep the one with the lower Load. Ties go to the
+ * first draw, which is itself random.
+ */
+import type { EndpointStats } from './endpoint-stats.ts';
+import type { Load } from './load.ts';
+import type { Clock, Random } from './random.ts';
+import type { P2cSampling, Strategy, StrategyInput } from './strategy.ts';
+import { WeightedSampler } from './weighted-sampler.ts';
+
+export class P2cStrategy implements Strategy {
+  private readonly stats: readonly EndpointStats[];
+  private readonly sampler: WeightedSampler;
+  private readonly random: Random;
+  private readonly now: Clock;
+  private readonly load: Load;
+  private readonly distinct: boolean;
+  /** The last two candidates drawn, exposed for property tests (distinctness). */
+  lastA = -1;
+  lastB = -1;
+
+  constructor(input: StrategyInput, load: Load, sampling: P2cSampling) {
+    this.stats = input.stats;
+    this.sampler = new WeightedSampler(input.weights);
+    this.random = input.random;
+    this.now = input.now;
+    this.load = load;
+    this.distinct = sampling === 'distinct';
+  }
+
+  pick(): number {
+    if (this.sampler.size === 1) return 0;
+    const a = this.sampler.sample(this.random);
+    const b = this.distinct ? this.sampler.sampleOther(a, this.random) : this.sampler.sample(this.random);
+    this.lastA = a;
+    this.lastB = b;
+    const nowMs = this.load.needsClock ? this.now() : 0;
+    const loadA = this.load.of(this.stats[a] as EndpointStats, nowMs);
+    const loadB = this.load.of(this.stats[b] as EndpointStats, nowMs);
+    return loadB < loadA ? b : a;
+  }
+}
