@@ -29,6 +29,10 @@ function unpack<T>(kind: MessageKind, any: Any__Output | null | undefined): T {
   return decodeMessage<T>(kind, any.value);
 }
 
+function typeUrlOf(any: Any__Output | null | undefined): string | undefined {
+  return any && 'type_url' in any ? any.type_url : undefined;
+}
+
 const HCM_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 
@@ -36,13 +40,13 @@ describe('proxyless gRPC resources', () => {
   it('names the api_listener exactly like the service key and routes every call to the cluster of that name', () => {
     const listener = wire<Listener__Output>(TYPE_URL.listener, toApiListener('default/echo:grpc'));
     expect(listener.name).toBe('default/echo:grpc');
-    expect(listener.api_listener?.api_listener?.type_url).toBe(HCM_URL);
+    expect(typeUrlOf(listener.api_listener?.api_listener)).toBe(HCM_URL);
     const hcm = unpack<HttpConnectionManager__Output>('httpConnectionManager', listener.api_listener?.api_listener);
     expect(hcm.route_specifier).toBe('route_config');
     const vhosts = hcm.route_config?.virtual_hosts ?? [];
     expect(vhosts.map((v) => v.domains)).toEqual([['*']]);
     expect(vhosts[0]?.routes.map((r) => [r.match?.prefix, r.route?.cluster])).toEqual([['', 'default/echo:grpc']]);
-    expect(hcm.http_filters.map((f) => f.typed_config?.type_url)).toEqual([ROUTER_URL]);
+    expect(hcm.http_filters.map((f) => typeUrlOf(f.typed_config))).toEqual([ROUTER_URL]);
   });
 
   it('makes an EDS cluster over ADS with the service key as EDS service name, round robin and HTTP/2 upstream', () => {
@@ -88,7 +92,7 @@ describe('Envoy ingress resources', () => {
     expect(hcm.codec_type).toBe('AUTO');
     expect(hcm.rds?.route_config_name).toBe('ingress');
     expect(hcm.rds?.config_source?.config_source_specifier).toBe('ads');
-    expect(hcm.http_filters.map((f) => f.typed_config?.type_url)).toEqual([ROUTER_URL]);
+    expect(hcm.http_filters.map((f) => typeUrlOf(f.typed_config))).toEqual([ROUTER_URL]);
   });
 
   it('honours a configured host, listener name and route config name', () => {
