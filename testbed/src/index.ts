@@ -1,2 +1,13 @@
 // Curated public API of the testbed: each part appends its exports here.
+
+export { freePort } from './apiserver/free-port.ts';
+export { type LocalApiServer, type LocalApiServerOptions, startLocalApiServer } from './apiserver/local-apiserver.ts';
+export {
+  type ExitStatus,
+  type ProcessGroup,
+  type ProcessGroupOptions,
+  signalGroup,
+  startProcessGroup,
+} from './apiserver/process-group.ts';
+export { toolPath } from './apiserver/tool-path.ts';
 export { type EchoServerOptions, type StartedEchoServer, startEchoServer } from './backend/echo-server.ts';
