@@ -1,0 +1,36 @@
+/** Live balancers of this process and the shape of their snapshots (read for debugSnapshot() and metrics scrapes only). */
+import type { ZoneRouting } from './zone-routing.ts';
+
+export interface EndpointSnapshot {
+  readonly address: string;
+  readonly zone: string;
+  readonly health: string;
+  readonly connectivity: string;
+  readonly removing: boolean;
+  readonly weight: number;
+  readonly effectiveWeight: number;
+  readonly picks: number;
+  readonly inFlight: number;
+  readonly successes: number;
+  readonly failures: number;
+  readonly ewmaMs: number;
+  readonly ejected: boolean;
+  readonly ejections: number;
+}
+
+export interface BalancerSnapshot {
+  readonly service: string;
+  readonly strategy: string;
+  readonly localZone: string | undefined;
+  readonly source: string;
+  readonly state: string;
+  readonly panic: boolean;
+  readonly zoneRouting: ZoneRouting;
+  readonly endpoints: readonly EndpointSnapshot[];
+}
+
+export interface SnapshotSource {
+  snapshot(): BalancerSnapshot;
+}
+
+export const liveBalancers = new Set<SnapshotSource>();
