@@ -1,0 +1,171 @@
+/**
+ * One state-of-the-world ADS stream (StreamAggregatedResources): per type, the subscription, the
+ * last response (nonce, version, content) and whether the client has answered it.
+ *
+ * Rules kept here, each against a bug xDS servers are known for:
+ * - At most one unanswered response per type; changes arriving meanwhile are folded into the next.
+ * - A NACK (latest nonce + error_detail) is logged and NOT answered with the same content: the
+ *   next response for that type carries a newer version, or a new subscription.
+ * - A request with a stale nonce is ignored (the client will re-request with the latest one).
+ * - After a CDS (LDS) response, the next EDS (RDS) request is always answered, even if nothing
+ *   changed: Envoy re-requests EDS for warming clusters and waits for an answer.
+ */
+import {
+  type DiscoveryRequest__Output,
+  type DiscoveryResponse,
+  isKnownTypeUrl,
+  type Logger,
+  TYPE_SHORT_NAME,
+  type TypeUrl,
+} from '@skewless/shared';
+import type { CacheChange } from './xds-cache.ts';
+import { type ClientInfo, readClientInfo } from './xds-client-info.ts';
+import { type StreamDeps, type StreamTransport, UnknownTypeLog } from './xds-stream-common.ts';
+import { dependentType, isAffected, isWildcardType, resolve, type Subscription, WILDCARD } from './xds-subscription.ts';
+
+interface TypeState {
+  readonly subscription: Subscription;
+  /** Nonce of the last response ('' before the first). */
+  nonce: string;
+  /** version_info of the last response. */
+  version: string;
+  /** `name@version,...` of the last response; undefined before the first. */
+  sentKey: string | undefined;
+  /** A response is out and the client has neither ACKed nor NACKed it. */
+  awaiting: boolean;
+  /** Answer the next request even if nothing changed (EDS after CDS, RDS after LDS). */
+  answerNext: boolean;
+  /** Oldest cache acceptance time of a change not yet sent, for push latency. */
+  pendingSinceMs: number | undefined;
+}
+
+export class SotwStream {
+  private readonly deps: StreamDeps;
+  private readonly transport: StreamTransport<DiscoveryResponse>;
+  private logger: Logger;
+  private client: ClientInfo | undefined;
+  private readonly types = new Map<TypeUrl, TypeState>();
+  private readonly unknownTypes = new UnknownTypeLog();
+  private nonceCounter = 0;
+
+  constructor(deps: StreamDeps, transport: StreamTransport<DiscoveryResponse>, logger: Logger) {
+    this.deps = deps;
+    this.transport = transport;
+    this.logger = logger;
+  }
+
+  get nodeId(): string | undefined {
+    return this.client?.nodeId;
+  }
+
+  onRequest(request: DiscoveryRequest__Output): void {
+    if (!this.client) {
+      this.client = readClientInfo(request.node, this.deps.zoneAffinityByDefault);
+      this.logger = this.logger.child({ nodeId: this.client.nodeId, zone: this.client.zone });
+      this.logger.info({ zonePriority: this.client.zonePriority, userAgent: this.client.userAgent }, 'xds client connected (sotw)');
+    }
+    const typeUrl = request.type_url;
+    if (!isKnownTypeUrl(typeUrl)) {
+      this.unknownTypes.report(this.logger, typeUrl);
+      return;
+    }
+    const existing = this.types.get(typeUrl);
+    const state = existing ?? this.newState(typeUrl);
+    const nonce = request.response_nonce;
+    if (nonce !== '' && nonce !== state.nonce) {
+      this.logger.debug({ type: TYPE_SHORT_NAME[typeUrl], nonce, latest: state.nonce }, 'ignoring request with stale nonce');
+      return;
+    }
+    const isNack = nonce !== '' && request.error_detail !== null;
+    if (nonce !== '') state.awaiting = false;
+    if (isNack) this.reportNack(typeUrl, state, request);
+    const subscriptionChanged = this.updateSubscription(typeUrl, state, request.resource_names, existing === undefined);
+    if (isNack) {
+      // Only a new subscription or newer content earns a response; never the rejected one again.
+      this.respond(typeUrl, state, subscriptionChanged);
+      return;
+    }
+    const force = existing === undefined || subscriptionChanged || state.answerNext;
+    this.respond(typeUrl, state, force);
+  }
+
+  onCacheChange(change: CacheChange): void {
+    for (const [typeUrl, state] of this.types) {
+      const affected = isAffected(state.subscription, change.changed.get(typeUrl));
+      // A request that arrived before the cache was ready is still owed its first response.
+      if (!affected && state.sentKey !== undefined) continue;
+      if (affected) state.pendingSinceMs ??= change.acceptedAtMs;
+      this.respond(typeUrl, state, false);
+    }
+  }
+
+  private newState(typeUrl: TypeUrl): TypeState {
+    const state: TypeState = {
+      subscription: { wildcard: false, names: new Set() },
+      nonce: '',
+      version: '',
+      sentKey: undefined,
+      awaiting: false,
+      answerNext: false,
+      pendingSinceMs: undefined,
+    };
+    this.types.set(typeUrl, state);
+    return state;
+  }
+
+  /** Applies the request's full list of names; returns whether the subscription changed. */
+  private updateSubscription(typeUrl: TypeUrl, state: TypeState, names: readonly string[], first: boolean): boolean {
+    const { subscription } = state;
+    const explicit = names.filter((n) => n !== WILDCARD);
+    const wildcard =
+      names.includes(WILDCARD) || (isWildcardType(typeUrl) && names.length === 0 && (first || subscription.wildcard));
+    const changed =
+      wildcard !== subscription.wildcard ||
+      explicit.length !== subscription.names.size ||
+      explicit.some((n) => !subscription.names.has(n));
+    if (!changed) return false;
+    subscription.wildcard = wildcard;
+    subscription.names.clear();
+    for (const name of explicit) subscription.names.add(name);
+    return true;
+  }
+
+  /** Sends the current resources if they differ from the last response, or if `force`. */
+  private respond(typeUrl: TypeUrl, state: TypeState, force: boolean): void {
+    const { cache } = this.deps;
+    if (!cache.ready() || state.awaiting) return;
+    const resources = resolve(cache, typeUrl, state.subscription, this.client?.variant ?? {});
+    const key = resources.map((r) => `${r.name}@${r.version}`).join(',');
+    if (!force && state.sentKey !== undefined && key === state.sentKey) {
+      state.pendingSinceMs = undefined;
+      return;
+    }
+    const nonce = String(++this.nonceCounter);
+    const version = cache.typeVersion(typeUrl);
+    this.transport.send({ version_info: version, resources: resources.map((r) => r.any), type_url: typeUrl, nonce });
+    const latencyMs = state.pendingSinceMs === undefined ? undefined : this.deps.now() - state.pendingSinceMs;
+    this.deps.metrics.pushed(TYPE_SHORT_NAME[typeUrl], latencyMs);
+    Object.assign(state, { nonce, version, sentKey: key, awaiting: true, answerNext: false, pendingSinceMs: undefined });
+    this.logger.debug({ type: TYPE_SHORT_NAME[typeUrl], version, nonce, resources: resources.length }, 'sent');
+    const dependent = dependentType(typeUrl);
+    const dependentState = dependent && this.types.get(dependent);
+    if (dependentState) dependentState.answerNext = true;
+  }
+
+  private reportNack(typeUrl: TypeUrl, state: TypeState, request: DiscoveryRequest__Output): void {
+    const type = TYPE_SHORT_NAME[typeUrl];
+    this.deps.metrics.nacked(type);
+    this.logger.warn(
+      {
+        type,
+        typeUrl,
+        rejectedVersion: state.version,
+        acceptedVersion: request.version_info,
+        nonce: request.response_nonce,
+        error: request.error_detail?.message,
+        code: request.error_detail?.code,
+      },
+      `xds client rejected (NACK) ${type} version ${state.version}: ${request.error_detail?.message ?? ''}; waiting for a newer version`,
+    );
+  }
+}
