@@ -33,7 +33,7 @@ export interface EdsWatcher {
 
 export interface AdsClientOptions {
   readonly address: string;
-  readonly node: { readonly id: string; readonly zone?: string | undefined; readonly metadata: Record<string, string> };
+  readonly node: { readonly id: string; readonly zone?: string | undefined; readonly metadata: Record<string, string | boolean> };
   readonly logger: Logger;
   readonly initialBackoffMs: number;
   readonly maxBackoffMs: number;

@@ -59,7 +59,7 @@ export type ClientConfigInput = z.input<typeof clientConfigSchema>;
 export interface ClientConfig {
   readonly controlPlane: string;
   readonly zone: string | undefined;
-  readonly node: { readonly id: string; readonly metadata: Record<string, string> };
+  readonly node: { readonly id: string; readonly metadata: Record<string, string | boolean> };
   readonly xds: { readonly initialBackoffMs: number; readonly maxBackoffMs: number };
   readonly dnsFallback: { readonly enabled: boolean; readonly domain: string; readonly afterMs: number };
   readonly metricsRegistry: Registry | undefined;
@@ -98,7 +98,10 @@ export function parseClientConfig(input: unknown, env: NodeJS.ProcessEnv = proce
   const config = parsed.data;
   const podName = env.POD_NAME;
   const podNamespace = env.POD_NAMESPACE;
-  const metadata: Record<string, string> = {};
+  const metadata: Record<string, string | boolean> = {};
+  // We route by zone ourselves, so ask for the flat assignment; without a zone, leave the choice to
+  // the control plane: its per-caller priorities then tell us our zone (eds-assignment.ts).
+  if (withEnv.zone) metadata['skewless.zone_priority'] = false;
   if (podName) metadata.POD_NAME = podName;
   if (podNamespace) metadata.POD_NAMESPACE = podNamespace;
   if (env.NODE_NAME) metadata.NODE_NAME = env.NODE_NAME;

@@ -7,4 +7,4 @@ export type { AdsClientStatus } from './ads-client.ts';
 export { STRATEGY_NAMES, type StrategyName } from './strategy.ts';
 export { SERVER_LOAD_TRAILER } from './load-server-reported.ts';
 export { LB_POLICY_NAME } from './lb-config.ts';
-export { RESOLVER_SCHEME } from './resolver.ts';
+export { RESOLVER_SCHEME, ZONE_CHANNEL_OPTION } from './resolver.ts';

@@ -8,7 +8,7 @@
  * the last good endpoints. Before it, an error fails calls with a message that says why, unless
  * the DNS fallback is enabled, in which case DNS fills in until the control plane answers.
  */
-import { experimental, status } from '@grpc/grpc-js';
+import { type ChannelOptions, experimental, status } from '@grpc/grpc-js';
 import { type Logger, parseServiceKey, type ServiceKey } from '@skewless/shared';
 import type { EdsWatcher } from './ads-client.ts';
 import { sharedAdsClient } from './ads-client-pool.ts';
@@ -19,6 +19,12 @@ import { ENDPOINT_INFO_OPTION, type EndpointInfo } from './endpoint-info.ts';
 import { LB_POLICY_NAME } from './lb-config.ts';
 
 export const RESOLVER_SCHEME = 'skewless';
+
+/**
+ * Channel option overriding this client's zone for one channel (several simulated clients in one
+ * process, or an app that proxies for callers in other zones).
+ */
+export const ZONE_CHANNEL_OPTION = 'skewless.zone';
 
 type ParsedTarget = { ok: true; key: ServiceKey; name: string; controlPlane: string | undefined } | { ok: false; error: string };
 
@@ -49,11 +55,14 @@ export function createResolverClass(deps: ResolverDeps): ResolverClass {
     private answered = false;
     private fallbackTimer: NodeJS.Timeout | undefined;
     private destroyed = false;
+    private readonly zoneOverride: string | undefined;
 
-    constructor(target: experimental.GrpcUri, listener: experimental.ResolverListener) {
+    constructor(target: experimental.GrpcUri, listener: experimental.ResolverListener, channelOptions: ChannelOptions) {
       this.target = parseTarget(target);
       this.listener = listener;
       this.config = deps.config();
+      const zone = channelOptions[ZONE_CHANNEL_OPTION];
+      this.zoneOverride = typeof zone === 'string' && zone !== '' ? zone : undefined;
     }
 
     static getDefaultAuthority(target: experimental.GrpcUri): string {
@@ -135,7 +144,7 @@ export function createResolverClass(deps: ResolverDeps): ResolverClass {
       this.last = { endpoints, hint, source };
       const info: EndpointInfo = {
         endpoints: new Map(endpoints.map((e) => [e.key, e])),
-        localZone: config.zone ?? hint,
+        localZone: this.zoneOverride ?? config.zone ?? hint,
         source,
       };
       const serviceConfig: ServiceConfigResult = experimental.statusOrFromValue({

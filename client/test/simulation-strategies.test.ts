@@ -35,10 +35,11 @@ describe('strategies over equal endpoints', () => {
     });
   }
 
-  it('round robin and weighted round robin are exact to within one pick per endpoint', () => {
-    for (const name of ['round-robin', 'weighted-round-robin'] as const) {
+  it('round robin, weighted round robin and idle P2C are exact to within a few picks per endpoint', () => {
+    // P2C breaks load ties toward the endpoint it chose less often (two-choice balls-into-bins).
+    for (const name of ['round-robin', 'weighted-round-robin', 'p2c'] as const) {
       const counts = countPicks(7, 7000, ((p) => () => p.pick())(plan(equalEndpoints(7), name, 3)));
-      for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThanOrEqual(1);
+      for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThanOrEqual(name === 'p2c' ? 3 : 1);
     }
   });
 

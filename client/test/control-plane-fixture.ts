@@ -1,0 +1,39 @@
+/** The real control plane on loopback, plus our client registered against it. */
+import * as grpc from '@grpc/grpc-js';
+import { createXdsServer, type XdsServer } from '@skewless/control-plane';
+import { createLogger, type EchoClient, echoGrpc } from '@skewless/shared';
+import { debugSnapshot, register, type Registration, ZONE_CHANNEL_OPTION } from '../src/index.ts';
+import type { ClientConfigInput } from '../src/config-client.ts';
+
+export const silentLogger = createLogger('test', process.env.SKEWLESS_LOG_LEVEL ?? 'silent');
+
+export async function startControlPlane(address = '127.0.0.1:0'): Promise<{ server: XdsServer; port: number }> {
+  const server = createXdsServer({ logger: silentLogger, batchWindowMs: 5 });
+  const port = await server.bind(address);
+  return { server, port };
+}
+
+export function registerClient(port: number, extra: Partial<ClientConfigInput> = {}): Registration {
+  return register(
+    { controlPlane: `127.0.0.1:${port}`, xds: { initialBackoffMs: 50, maxBackoffMs: 500 }, ...extra },
+    { logger: silentLogger },
+  );
+}
+
+/** One long-lived channel per simulated client, each in its own zone. */
+export function skewlessClients(zones: readonly string[], target = 'skewless:///default/backend:grpc'): EchoClient[] {
+  const { Client } = echoGrpc();
+  return zones.map(
+    (zone) =>
+      new Client(target, grpc.credentials.createInsecure(), {
+        [ZONE_CHANNEL_OPTION]: zone,
+        // Separate connections per simulated client, as separate processes would have.
+        'grpc.use_local_subchannel_pool': 1,
+      }),
+  );
+}
+
+/** Endpoints (not removing) each live balancer currently has. */
+export function balancerEndpointCounts(): number[] {
+  return debugSnapshot().balancers.map((b) => b.endpoints.filter((e) => !e.removing).length);
+}
