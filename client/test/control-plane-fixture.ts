@@ -37,3 +37,12 @@ export function skewlessClients(zones: readonly string[], target = 'skewless:///
 export function balancerEndpointCounts(): number[] {
   return debugSnapshot().balancers.map((b) => b.endpoints.filter((e) => !e.removing).length);
 }
+
+/** Whether every live balancer has `n` endpoints, all connected. */
+export function allBalancersReady(channels: number, n: number): boolean {
+  const balancers = debugSnapshot().balancers;
+  return (
+    balancers.length === channels &&
+    balancers.every((b) => b.endpoints.length === n && b.endpoints.every((e) => e.connectivity === 'READY'))
+  );
+}

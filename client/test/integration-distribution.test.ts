@@ -8,7 +8,7 @@ import { echoGrpc } from '@skewless/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../src/random.ts';
 import { type Backend, maxOverMean, resetCounts, serviceEndpoints, startZonedBackends } from './backends.ts';
-import { balancerEndpointCounts, registerClient, skewlessClients, startControlPlane } from './control-plane-fixture.ts';
+import { allBalancersReady, balancerEndpointCounts, registerClient, skewlessClients, startControlPlane } from './control-plane-fixture.ts';
 import { drive } from './load-driver.ts';
 import { waitFor } from './wait-for.ts';
 import type { XdsServer } from '@skewless/control-plane';
@@ -37,10 +37,9 @@ describe('per-request distribution vs connection-level baseline', () => {
 
   it('keeps per-backend max/mean ≤ 1.05 over 30k calls, where pinned connections skew', async () => {
     const clients = skewlessClients(CLIENT_ZONES);
-    await waitFor('every channel to know 9 endpoints', () => {
+    await waitFor('every channel connected to 9 endpoints', () => {
       for (const c of clients) c.getChannel().getConnectivityState(true);
-      const counts = balancerEndpointCounts();
-      return counts.length === clients.length && counts.every((n) => n === 9);
+      return allBalancersReady(clients.length, 9);
     });
     const ours = await drive(clients, { perClient: PER_CLIENT, concurrency: 8, maxMs: 60_000 });
     const oursCounts = backends.map((b) => b.calls);
