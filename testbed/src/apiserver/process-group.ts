@@ -4,7 +4,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ExitStatus {
   readonly code: number | null;
@@ -62,9 +61,11 @@ export function startProcessGroup(options: ProcessGroupOptions): ProcessGroup {
     async stop(graceMs = 10_000) {
       if (status !== undefined || pid < 0) return exited;
       signalGroup(pid, 'SIGTERM');
-      const graceful = await Promise.race([exited, sleep(graceMs, undefined, { ref: false })]);
-      if (graceful === undefined) signalGroup(pid, 'SIGKILL');
-      return exited;
+      // A referenced timer also keeps a plain script alive until the exit arrives (the child is unref'd).
+      const kill = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
+      const result = await exited;
+      clearTimeout(kill);
+      return result;
     },
   };
 }
