@@ -8,7 +8,7 @@ import { echoGrpc } from '@skewless/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../src/random.ts';
 import { type Backend, maxOverMean, resetCounts, serviceEndpoints, startZonedBackends } from './backends.ts';
-import { allBalancersReady, balancerEndpointCounts, registerClient, skewlessClients, startControlPlane } from './control-plane-fixture.ts';
+import { allBalancersReady, registerClient, skewlessClients, startControlPlane } from './control-plane-fixture.ts';
 import { drive } from './load-driver.ts';
 import { waitFor } from './wait-for.ts';
 import type { XdsServer } from '@skewless/control-plane';
