@@ -109,8 +109,8 @@ export function createResolverClass(deps: ResolverDeps): ResolverClass {
         deps.logger.warn({ target: this.target.ok ? this.target.name : '', kind, message }, 'keeping last good endpoints');
         return;
       }
-      if (kind === 'unreachable' && this.config?.dnsFallback.enabled && !this.answered) this.tryDnsFallback();
-      this.fail(message);
+      if (kind === 'unreachable' && this.config?.dnsFallback.enabled && !this.answered) this.tryDnsFallback(message);
+      else this.fail(message);
     }
 
     destroy(): void {
@@ -120,14 +120,18 @@ export function createResolverClass(deps: ResolverDeps): ResolverClass {
       if (this.fallbackTimer) clearTimeout(this.fallbackTimer);
     }
 
-    private tryDnsFallback(): void {
+    /** `cause`: the control-plane error to report if DNS has nothing either. */
+    private tryDnsFallback(cause?: string): void {
       const config = this.config;
       if (!config || !this.target.ok || this.answered || this.destroyed) return;
       resolveHeadlessService(this.target.key, config.dnsFallback.domain, deps.dns).then(
         (endpoints) => {
           if (!this.answered && !this.destroyed) this.report(endpoints, undefined, 'dns-fallback');
         },
-        (error: Error) => deps.logger.warn({ error: error.message }, 'DNS fallback failed'),
+        (error: Error) => {
+          deps.logger.warn({ error: error.message }, 'DNS fallback failed');
+          if (cause !== undefined && !this.last) this.fail(`${cause}; ${error.message}`);
+        },
       );
     }
 
