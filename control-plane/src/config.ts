@@ -15,16 +15,20 @@ const serviceKey = z.string().superRefine((value, ctx) => {
   if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
 });
 
-const ingressRoute = z
-  .strictObject({
-    service: serviceKey,
-    /** Fully qualified gRPC service, e.g. `skewless.echo.v1.Echo`: matches path prefix `/<grpcService>/`. */
-    grpcService: z.string().regex(/^[A-Za-z_][\w.]*$/, 'not a gRPC service name').optional(),
-    pathPrefix: z.string().startsWith('/').optional(),
-  })
-  .refine((r) => (r.grpcService === undefined) !== (r.pathPrefix === undefined), {
-    message: 'set exactly one of grpcService or pathPrefix',
-  });
+const grpcServiceName = z.string().regex(/^[A-Za-z_][\w.]*$/, 'not a gRPC service name');
+
+/** Same shape as translate-ingress's IngressConfig routes: first match wins. */
+const ingressRoute = z.strictObject({
+  service: serviceKey,
+  match: z.union(
+    [
+      /** Fully qualified gRPC service, e.g. `skewless.echo.v1.Echo`: matches every method (`/<service>/`). */
+      z.strictObject({ grpcService: grpcServiceName }),
+      z.strictObject({ pathPrefix: z.string().startsWith('/') }),
+    ],
+    { error: 'set exactly one of {"grpcService": "<pkg.Service>"} or {"pathPrefix": "/..."}' },
+  ),
+});
 
 const namespace = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'not a namespace name');
 
@@ -45,6 +49,9 @@ export const configSchema = z.strictObject({
   ingress: z
     .strictObject({
       listenerName: z.string().min(1).default('ingress'),
+      routeConfigName: z.string().min(1).default('ingress'),
+      /** Address Envoy binds its listener to (an IP literal). */
+      host: z.union([z.ipv4(), z.ipv6()], { error: 'not an IP literal' }).default('0.0.0.0'),
       port: z.number().int().min(1).max(65535).default(8080),
       routes: z.array(ingressRoute).min(1),
     })
@@ -66,7 +73,10 @@ export interface ConfigProblem {
 export type ConfigResult = { ok: true; config: ControlPlaneConfig } | { ok: false; problems: ConfigProblem[] };
 
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '');
+  return path.reduce<string>(
+    (out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)),
+    '',
+  );
 }
 
 /** Validates raw input (already merged from all sources); reports every problem, not the first. */
@@ -75,7 +85,10 @@ export function parseConfig(raw: unknown): ConfigResult {
   if (result.success) return { ok: true, config: result.data };
   return {
     ok: false,
-    problems: result.error.issues.map((issue) => ({ path: formatPath(issue.path) || '(root)', message: issue.message })),
+    problems: result.error.issues.map((issue) => ({
+      path: formatPath(issue.path) || '(root)',
+      message: issue.message,
+    })),
   };
 }
 

@@ -35,3 +35,7 @@ export {
   loadConfig,
   parseConfig,
 } from './config.ts';
+export { loadKubeConfig, type RunningControlPlane, startControlPlane } from './run.ts';
+export { createHttpHandler, type ReadinessCheck, splitHostPort, startHttpServer } from './http-server.ts';
+export { KubeDiscovery, type KubeDiscoveryOptions } from './kube-discovery.ts';
+export { type TranslateProblem, type TranslateResult, translateService, translateSlices } from './translate-slices.ts';

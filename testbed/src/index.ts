@@ -10,4 +10,8 @@ export {
   startProcessGroup,
 } from './apiserver/process-group.ts';
 export { toolPath } from './apiserver/tool-path.ts';
+export { type WaitReadyOptions, waitReady } from './apiserver/wait-ready.ts';
 export { type EchoServerOptions, type StartedEchoServer, startEchoServer } from './backend/echo-server.ts';
+export { type EnvoyCluster, type EnvoyHost, envoyClusters, envoyStats } from './envoy/envoy-admin.ts';
+export { type AdsApiType, type EnvoyAdsBootstrapOptions, envoyAdsBootstrap } from './envoy/envoy-bootstrap.ts';
+export { type EnvoyOptions, type StartedEnvoy, startEnvoy } from './envoy/envoy-process.ts';

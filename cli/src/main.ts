@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+/**
+ * `skewless`: one CLI for every part. Each subcommand lives in its own file under commands/.
+ */
+import { Command } from 'commander';
+import { controlPlaneCommand } from './commands/control-plane.ts';
+
+const program = new Command()
+  .name('skewless')
+  .description('Per-request, zone-aware load balancing for gRPC on Kubernetes — control plane, client and testbed')
+  .showHelpAfterError()
+  .addCommand(controlPlaneCommand());
+
+await program.parseAsync(process.argv);
