@@ -21,7 +21,6 @@ const args = [
   '--enums=String',
   '--defaults',
   '--oneofs',
-  '--json',
   '--includeComments=false',
   '--grpcLib=@grpc/grpc-js',
   ...PROTO_INCLUDE_DIRS.flatMap((dir) => ['-I', path.relative(root, dir)]),

@@ -12,11 +12,11 @@ export interface FloatRules {
 }
 
 export interface FloatRules__Output {
-  'const': (number | string);
-  'lt': (number | string);
-  'lte': (number | string);
-  'gt': (number | string);
-  'gte': (number | string);
-  'in': (number | string)[];
-  'not_in': (number | string)[];
+  'const': (number);
+  'lt': (number);
+  'lte': (number);
+  'gt': (number);
+  'gte': (number);
+  'in': (number)[];
+  'not_in': (number)[];
 }

@@ -16,7 +16,7 @@ export interface Value {
 
 export interface Value__Output {
   'nullValue'?: (_google_protobuf_NullValue__Output);
-  'numberValue'?: (number | string);
+  'numberValue'?: (number);
   'stringValue'?: (string);
   'boolValue'?: (boolean);
   'structValue'?: (_google_protobuf_Struct__Output | null);

@@ -7,6 +7,6 @@ export interface DoubleRange {
 }
 
 export interface DoubleRange__Output {
-  'start': (number | string);
-  'end': (number | string);
+  'start': (number);
+  'end': (number);
 }

@@ -6,5 +6,5 @@ export interface Percent {
 }
 
 export interface Percent__Output {
-  'value': (number | string);
+  'value': (number);
 }

@@ -7,6 +7,6 @@ export interface RuntimeDouble {
 }
 
 export interface RuntimeDouble__Output {
-  'default_value': (number | string);
+  'default_value': (number);
   'runtime_key': (string);
 }

@@ -47,7 +47,7 @@ export interface AccessLogCommon {
 }
 
 export interface AccessLogCommon__Output {
-  'sample_rate': (number | string);
+  'sample_rate': (number);
   'downstream_remote_address': (_envoy_config_core_v3_Address__Output | null);
   'downstream_local_address': (_envoy_config_core_v3_Address__Output | null);
   'tls_properties': (_envoy_data_accesslog_v3_TLSProperties__Output | null);

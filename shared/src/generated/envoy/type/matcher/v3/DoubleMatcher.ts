@@ -10,6 +10,6 @@ export interface DoubleMatcher {
 
 export interface DoubleMatcher__Output {
   'range'?: (_envoy_type_v3_DoubleRange__Output | null);
-  'exact'?: (number | string);
+  'exact'?: (number);
   'match_pattern'?: "range"|"exact";
 }
