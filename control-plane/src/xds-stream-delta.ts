@@ -6,7 +6,8 @@
  * Same discipline as the SotW stream: one unanswered response per type; a NACK is logged and the
  * rejected versions are not sent again (they stay recorded as sent); subscription changes apply
  * even on a stale nonce (in delta they are increments, dropping one would lose it); a name
- * subscribed again is re-sent, which answers Envoy's re-request for a warming cluster.
+ * subscribed again is re-sent; and the assignment of a changed cluster is re-sent unasked, which
+ * is what a warming Envoy cluster waits for.
  */
 import {
   type DeltaDiscoveryRequest__Output,
@@ -19,7 +20,7 @@ import {
 import type { CacheChange } from './xds-cache.ts';
 import { type ClientInfo, readClientInfo } from './xds-client-info.ts';
 import { type StreamDeps, type StreamTransport, UnknownTypeLog } from './xds-stream-common.ts';
-import { isAffected, isSubscribed, isWildcardType, resolve, type Subscription, WILDCARD } from './xds-subscription.ts';
+import { dependentType, isAffected, isSubscribed, isWildcardType, resolve, type Subscription, WILDCARD } from './xds-subscription.ts';
 
 interface TypeState {
   readonly subscription: Subscription;
@@ -60,6 +61,16 @@ export class DeltaStream {
       return;
     }
     const existing = this.types.get(typeUrl);
+    this.logger.trace(
+      {
+        type: TYPE_SHORT_NAME[typeUrl],
+        nonce: request.response_nonce,
+        subscribe: request.resource_names_subscribe,
+        unsubscribe: request.resource_names_unsubscribe,
+        initial: Object.keys(request.initial_resource_versions).length,
+      },
+      'request',
+    );
     const state = existing ?? this.newState(typeUrl);
     if (!existing) this.initialize(typeUrl, state, request);
     else this.applySubscriptionChange(state, request);
@@ -160,6 +171,23 @@ export class DeltaStream {
       { type: TYPE_SHORT_NAME[typeUrl], version, nonce, resources: changed.length, removed: removed.length },
       'sent',
     );
+    this.resendDependents(typeUrl, changed.map((r) => r.name));
+  }
+
+  /**
+   * A changed Cluster makes Envoy warm a new cluster that waits for its endpoints, yet in delta
+   * Envoy sends no new EDS subscription for a name it already watches (its ACK of the CDS update
+   * even waits for warming to finish). So resend the EDS resources named like the changed clusters
+   * (our clusters and assignments share the service key). Same rule for RDS after LDS, where it
+   * applies only if a route config is named like its listener.
+   */
+  private resendDependents(typeUrl: TypeUrl, names: readonly string[]): void {
+    const dependent = dependentType(typeUrl);
+    const state = dependent && this.types.get(dependent);
+    if (!dependent || !state) return;
+    let forgotten = false;
+    for (const name of names) forgotten = state.known.delete(name) || forgotten;
+    if (forgotten) this.respond(dependent, state);
   }
 
   private reportNack(typeUrl: TypeUrl, state: TypeState, request: DeltaDiscoveryRequest__Output): void {

@@ -72,6 +72,7 @@ export class SotwStream {
     const existing = this.types.get(typeUrl);
     const state = existing ?? this.newState(typeUrl);
     const nonce = request.response_nonce;
+    this.logger.trace({ type: TYPE_SHORT_NAME[typeUrl], nonce, names: request.resource_names.length }, 'request');
     if (nonce !== '' && nonce !== state.nonce) {
       this.logger.debug({ type: TYPE_SHORT_NAME[typeUrl], nonce, latest: state.nonce }, 'ignoring request with stale nonce');
       return;

@@ -113,7 +113,7 @@ describe.each<AdsApiType>(['GRPC', 'DELTA_GRPC'])('Envoy over ADS (%s)', (apiTyp
   afterEach((context) => {
     if (context.task.result?.state === 'fail' && envoy) {
       process.stderr.write(`${envoy.logTail(60)}\n`);
-      process.stderr.write(`--- control plane warnings ---\n${JSON.stringify(xds.log.lines.filter((l) => l.level >= 40), null, 1)}\n`);
+      process.stderr.write(`--- control plane warnings ---\n${JSON.stringify(xds.log.lines.filter((l) => l.level >= (process.env.DEBUG_XDS ? 20 : 40)).slice(-60))}\n`);
     }
   });
 
@@ -154,6 +154,31 @@ describe.each<AdsApiType>(['GRPC', 'DELTA_GRPC'])('Envoy over ADS (%s)', (apiTyp
     await eventually(async () => expect(await podsAnswering(4)).toEqual(new Set(['echo-b1'])));
     xds.cache.replaceAll(views([echoEndpoint('echo-a1'), echoEndpoint('echo-a2'), echoEndpoint('echo-b1')]));
     await eventually(async () => expect(await echoHosts()).toEqual(['a1 HEALTHY p0', 'a2 HEALTHY p0', 'b1 HEALTHY p1']));
+  });
+
+  it('finishes warming a changed cluster: the EDS request after a CDS change is answered', async () => {
+    const modified = async () => (await envoy!.stats('cluster_manager\\.(cluster_modified|warming_clusters)$'));
+    const before = (await modified()).get('cluster_manager.cluster_modified') ?? 0;
+    const withWebProtocol = (appProtocol: string) => [
+      views([echoEndpoint('echo-a1'), echoEndpoint('echo-a2'), echoEndpoint('echo-b1')])[0]!,
+      service(WEB, webBackends.map((b) => ({ address: '127.0.0.1', port: b.port, pod: b.id })), { appProtocol }),
+    ];
+    // The Cluster changes (upstream protocol), its endpoints do not.
+    xds.cache.replaceAll(withWebProtocol('http'));
+    await eventually(async () => {
+      const stats = await modified();
+      expect(stats.get('cluster_manager.cluster_modified')).toBe(before + 1);
+      expect(stats.get('cluster_manager.warming_clusters')).toBe(0);
+    });
+    xds.cache.replaceAll(withWebProtocol('kubernetes.io/h2c'));
+    await eventually(async () => {
+      const stats = await modified();
+      expect(stats.get('cluster_manager.cluster_modified')).toBe(before + 2);
+      expect(stats.get('cluster_manager.warming_clusters')).toBe(0);
+    });
+    const web = (await envoy!.clusters()).find((c) => c.name === WEB);
+    expect(web?.hosts.map((h) => h.health)).toEqual(['HEALTHY', 'HEALTHY']);
+    await eventually(async () => expect((await h2cGet(ingressPort, '/after-warming')).status).toBe(200));
   });
 
   it('survives a route config Envoy rejects: NACK logged once, last good routes kept, no resend loop', async () => {

@@ -399,6 +399,25 @@ describe('ADS server, delta', () => {
     expect(again.resources[0]?.version).toBe(first.resources[0]?.version);
   });
 
+  it('resends the assignment of a changed cluster unasked, which a warming Envoy cluster waits for', async () => {
+    const client = delta('envoy-warming');
+    client.send({ type_url: TYPE_URL.cluster });
+    client.ack(await client.next('CDS'));
+    client.send({ type_url: TYPE_URL.clusterLoadAssignment, resource_names_subscribe: [A, B] });
+    const eds = await client.next('EDS');
+    client.ack(eds);
+
+    xds.cache.replaceAll([service(A, ['10.0.0.1'], { appProtocol: 'http' }), service(B, ['10.0.0.2'])]);
+    const cds = await client.next('CDS change');
+    expect(cds.type_url).toBe(TYPE_URL.cluster);
+    expect(resourceNames(cds)).toEqual([A]);
+    // No request from the client: the EDS resource of the changed cluster follows by itself.
+    const resent = await client.next('EDS resend');
+    expect(resent.type_url).toBe(TYPE_URL.clusterLoadAssignment);
+    expect(resourceNames(resent)).toEqual([A]);
+    expect(resent.resources[0]?.version).toBe(eds.resources.find((r) => r.name === A)?.version);
+  });
+
   it('decodes clusters it sends as EDS-over-ADS clusters', async () => {
     const client = delta('envoy-decode');
     client.send({ type_url: TYPE_URL.cluster, resource_names_subscribe: [A] });
