@@ -1,0 +1,149 @@
+/**
+ * Control-plane fan-out benchmark (`make bench-control-plane`; a script, not a test).
+ *
+ * 1,000 ADS subscribers on real gRPC streams from a separate process, 5,000 endpoints over 100
+ * services in 3 zones. Each round changes 10 services (a slice of a rollout) and measures the
+ * time from the change entering the control plane to the LAST subscriber of those services
+ * receiving it. Prints a summary, then as the last line one JSON object.
+ */
+import { fork } from 'node:child_process';
+import path from 'node:path';
+import { createLogger } from '@skewless/shared';
+import { Command } from 'commander';
+import { createXdsServer } from '../src/index.ts';
+import type { EndpointRecord, ServicePortEndpoints } from '../src/model.ts';
+
+const options = new Command()
+  .option('--subscribers <n>', 'ADS streams (one connection each)', Number, 1000)
+  .option('--services <n>', 'services', Number, 100)
+  .option('--endpoints-per-service <n>', 'endpoints per service', Number, 50)
+  .option('--services-per-subscriber <n>', 'EDS resources each subscriber watches', Number, 5)
+  .option('--rounds <n>', 'change rounds', Number, 60)
+  .option('--changed-per-round <n>', 'services changed per round', Number, 10)
+  .option('--batch-window-ms <ms>', 'control-plane batching window', Number, 20)
+  .parse()
+  .opts<{
+    subscribers: number;
+    services: number;
+    endpointsPerService: number;
+    servicesPerSubscriber: number;
+    rounds: number;
+    changedPerRound: number;
+    batchWindowMs: number;
+  }>();
+
+const ZONES = ['zone-a', 'zone-b', 'zone-c'];
+const logger = createLogger('bench', 'warn');
+
+function makeService(s: number, round: number, changed: boolean): ServicePortEndpoints {
+  const endpoints: EndpointRecord[] = [];
+  for (let e = 0; e < options.endpointsPerService; e += 1) {
+    endpoints.push({
+      address: `10.${s >> 8}.${s & 255}.${e + 1}`,
+      // The changed endpoint carries the round in its port so subscribers recognize the change.
+      port: changed && e === 0 ? 20000 + round : 8080,
+      health: 'HEALTHY',
+      zone: ZONES[e % ZONES.length]!,
+      node: `node-${e % ZONES.length}`,
+      pod: `svc-${s}-pod-${e}`,
+      podNamespace: 'bench',
+      weight: 1,
+    });
+  }
+  const key = { namespace: 'bench', service: `svc-${s}`, port: 'grpc' };
+  return { key, name: `bench/svc-${s}:grpc`, servicePort: 8080, endpoints };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+const step = (label: string) => {
+  const start = performance.now();
+  process.stdout.write(`${label} ...`);
+  return () => process.stdout.write(` ${((performance.now() - start) / 1000).toFixed(1)}s\n`);
+};
+
+let done = step(`control plane: ${options.services} services × ${options.endpointsPerService} endpoints`);
+const server = createXdsServer({ logger, batchWindowMs: options.batchWindowMs });
+const services = Array.from({ length: options.services }, (_, s) => makeService(s, 0, false));
+server.sink.replaceAll(services);
+const port = await server.bind('127.0.0.1:0');
+done();
+
+let peakRss = process.memoryUsage().rss;
+const rssTimer = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 50);
+
+done = step(`${options.subscribers} subscribers connecting (separate process, one connection each)`);
+const child = fork(
+  path.join(import.meta.dirname, 'fanout-subscribers.ts'),
+  [
+    JSON.stringify({
+      target: `127.0.0.1:${port}`,
+      subscribers: options.subscribers,
+      services: services.map((s) => s.name),
+      servicesPerSubscriber: options.servicesPerSubscriber,
+    }),
+  ],
+  { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+);
+type ChildMessage = { type: string; round?: number; lastMs?: number; missing?: number; message?: string };
+const nextMessage = (timeoutMs: number) =>
+  new Promise<ChildMessage>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no word from the subscriber process in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const onMessage = (message: ChildMessage) => {
+      if (message.type === 'error') return; // a subscriber's stream error is counted by its missing round
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(message);
+    };
+    child.on('message', onMessage);
+  });
+const ready = await nextMessage(120_000);
+if (ready.type !== 'ready') throw new Error(`subscribers not ready: ${JSON.stringify(ready)}`);
+done();
+
+done = step(`${options.rounds} rounds of ${options.changedPerRound} changed services`);
+const latencies: number[] = [];
+let timeouts = 0;
+for (let round = 1; round <= options.rounds; round += 1) {
+  const changed = new Set<number>();
+  while (changed.size < options.changedPerRound) changed.add((round * 31 + changed.size * 17) % options.services);
+  for (const s of changed) services[s] = makeService(s, round, true);
+  const t0Ms = performance.timeOrigin + performance.now();
+  server.sink.replaceAll(services);
+  child.send({ type: 'round', round, changed: [...changed].map((s) => services[s]!.name), t0Ms, timeoutMs: 10_000 });
+  const result = await nextMessage(15_000);
+  if (result.type === 'round-done') latencies.push(result.lastMs ?? Number.NaN);
+  else timeouts += 1;
+}
+done();
+clearInterval(rssTimer);
+child.send({ type: 'stop' });
+await server.close(0);
+
+latencies.sort((a, b) => a - b);
+const result = {
+  subscribers: options.subscribers,
+  endpoints: options.services * options.endpointsPerService,
+  services: options.services,
+  rounds: options.rounds,
+  batchWindowMs: options.batchWindowMs,
+  p50Ms: Number(percentile(latencies, 50).toFixed(1)),
+  p99Ms: Number(percentile(latencies, 99).toFixed(1)),
+  maxMs: Number((latencies.at(-1) ?? Number.NaN).toFixed(1)),
+  timeouts,
+  rssMb: Math.round(peakRss / 2 ** 20),
+};
+console.log(
+  `\nchange → last subscriber: p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms ` +
+    `(includes the ${options.batchWindowMs} ms batching window); ${timeouts} rounds timed out; ` +
+    `control-plane peak RSS ${result.rssMb} MB (targets: p99 ≤ 250 ms, RSS ≤ 300 MB)`,
+);
+console.log(JSON.stringify(result));
+process.exit(timeouts > 0 ? 1 : 0);
