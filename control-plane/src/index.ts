@@ -1,32 +1,5 @@
 // Curated public API of the control plane.
-export type { EndpointHealth, EndpointRecord, EndpointSink, ServicePortEndpoints } from './model.ts';
-export {
-  type AdsServer,
-  createXdsServer,
-  type ServeAdsOptions,
-  serveAds,
-  type XdsServer,
-  type XdsServerOptions,
-} from './xds-server.ts';
-export { type CacheChange, type CachedResource, type ClientVariant, XdsCache, type XdsCacheOptions, type XdsCacheView } from './xds-cache.ts';
-export { ZONE_PRIORITY_METADATA_KEY } from './xds-client-info.ts';
-export { XdsMetrics } from './metrics.ts';
-export {
-  type ClaOptions,
-  toClusterLoadAssignment,
-  type ValidationProblem,
-  validateClusterLoadAssignment,
-} from './translate-cla.ts';
-export { toCluster } from './translate-cds.ts';
-export { toApiListener } from './translate-lds.ts';
-export {
-  type IngressConfig,
-  type IngressMatch,
-  type IngressRoute,
-  toIngressListener,
-  toIngressRouteConfiguration,
-  validateIngressConfig,
-} from './translate-ingress.ts';
+
 export {
   type ConfigProblem,
   type ConfigResult,
@@ -35,7 +8,42 @@ export {
   loadConfig,
   parseConfig,
 } from './config.ts';
-export { loadKubeConfig, type RunningControlPlane, startControlPlane } from './run.ts';
 export { createHttpHandler, type ReadinessCheck, splitHostPort, startHttpServer } from './http-server.ts';
 export { KubeDiscovery, type KubeDiscoveryOptions } from './kube-discovery.ts';
+export { XdsMetrics } from './metrics.ts';
+export type { EndpointHealth, EndpointRecord, EndpointSink, ServicePortEndpoints } from './model.ts';
+export { loadKubeConfig, type RunningControlPlane, startControlPlane } from './run.ts';
+export { toCluster } from './translate-cds.ts';
+export {
+  type ClaOptions,
+  toClusterLoadAssignment,
+  type ValidationProblem,
+  validateClusterLoadAssignment,
+} from './translate-cla.ts';
+export {
+  type IngressConfig,
+  type IngressMatch,
+  type IngressRoute,
+  toIngressListener,
+  toIngressRouteConfiguration,
+  validateIngressConfig,
+} from './translate-ingress.ts';
+export { toApiListener } from './translate-lds.ts';
 export { type TranslateProblem, type TranslateResult, translateService, translateSlices } from './translate-slices.ts';
+export {
+  type CacheChange,
+  type CachedResource,
+  type ClientVariant,
+  XdsCache,
+  type XdsCacheOptions,
+  type XdsCacheView,
+} from './xds-cache.ts';
+export { ZONE_PRIORITY_METADATA_KEY } from './xds-client-info.ts';
+export {
+  type AdsServer,
+  createXdsServer,
+  type ServeAdsOptions,
+  serveAds,
+  type XdsServer,
+  type XdsServerOptions,
+} from './xds-server.ts';

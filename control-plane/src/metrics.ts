@@ -86,7 +86,8 @@ export class XdsMetrics {
     for (const service of services) {
       const counts = { HEALTHY: 0, DRAINING: 0, UNHEALTHY: 0 };
       for (const endpoint of service.endpoints) counts[endpoint.health] += 1;
-      for (const [health, count] of Object.entries(counts)) this.endpoints.set({ cluster: service.name, health }, count);
+      for (const [health, count] of Object.entries(counts))
+        this.endpoints.set({ cluster: service.name, health }, count);
     }
   }
 }

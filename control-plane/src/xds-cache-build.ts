@@ -22,7 +22,10 @@ export interface DesiredResource {
 
 export type DesiredState = ReadonlyMap<TypeUrl, ReadonlyMap<string, DesiredResource>>;
 
-export function buildDesiredState(services: readonly ServicePortEndpoints[], ingress: IngressConfig | undefined): DesiredState {
+export function buildDesiredState(
+  services: readonly ServicePortEndpoints[],
+  ingress: IngressConfig | undefined,
+): DesiredState {
   const listeners = new Map<string, DesiredResource>();
   const routes = new Map<string, DesiredResource>();
   const clusters = new Map<string, DesiredResource>();

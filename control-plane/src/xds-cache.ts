@@ -7,7 +7,15 @@
  * Kubernetes, and this file never sees a gRPC stream (go-control-plane's pkg/cache vs pkg/server).
  */
 import { randomBytes } from 'node:crypto';
-import { type Any, encodeMessage, type Logger, packAny, TYPE_SHORT_NAME, TYPE_URL, type TypeUrl } from '@skewless/shared';
+import {
+  type Any,
+  encodeMessage,
+  type Logger,
+  packAny,
+  TYPE_SHORT_NAME,
+  TYPE_URL,
+  type TypeUrl,
+} from '@skewless/shared';
 import type { XdsMetrics } from './metrics.ts';
 import type { EndpointSink, ServicePortEndpoints } from './model.ts';
 import { toClusterLoadAssignment, validateClusterLoadAssignment } from './translate-cla.ts';
@@ -207,7 +215,8 @@ export class XdsCache implements EndpointSink, XdsCacheView {
     const overrides = this.testOverrides.get(typeUrl);
     if (!overrides?.size) return desired ?? new Map<string, DesiredResource>();
     const merged = new Map(desired);
-    for (const [name, message] of overrides) merged.set(name, { message, wildcard: merged.get(name)?.wildcard ?? true });
+    for (const [name, message] of overrides)
+      merged.set(name, { message, wildcard: merged.get(name)?.wildcard ?? true });
     return merged;
   }
 
@@ -224,19 +233,30 @@ export class XdsCache implements EndpointSink, XdsCacheView {
         continue;
       }
       const bytes = encodeMessage(typeUrl, resource.message);
-      if (previous && previous.bytes.equals(bytes) && previous.wildcard === resource.wildcard) {
+      if (previous?.bytes.equals(bytes) && previous.wildcard === resource.wildcard) {
         // Same bytes: keep the old version, and its encodings and zone variants with it.
         next.set(name, previous);
         continue;
       }
-      next.set(name, { name, version, any: { type_url: typeUrl, value: bytes }, bytes, wildcard: resource.wildcard, service: resource.service, variants: new Map() });
+      next.set(name, {
+        name,
+        version,
+        any: { type_url: typeUrl, value: bytes },
+        bytes,
+        wildcard: resource.wildcard,
+        service: resource.service,
+        variants: new Map(),
+      });
       changed.add(name);
     }
     for (const name of current.keys()) if (!next.has(name)) changed.add(name);
     this.entries.set(typeUrl, next);
     this.wildcard.set(
       typeUrl,
-      [...next.values()].filter((e) => e.wildcard).map((e) => e.name).sort(),
+      [...next.values()]
+        .filter((e) => e.wildcard)
+        .map((e) => e.name)
+        .sort(),
     );
     this.metrics?.setResourceCount(TYPE_SHORT_NAME[typeUrl], next.size);
     return changed;
@@ -245,7 +265,10 @@ export class XdsCache implements EndpointSink, XdsCacheView {
   private isValidAssignment(name: string, message: object): boolean {
     const problems = validateClusterLoadAssignment(message);
     if (problems.length === 0) return true;
-    this.logger.error({ resource: name, problems }, 'xds cache: invalid ClusterLoadAssignment not published; last good one kept');
+    this.logger.error(
+      { resource: name, problems },
+      'xds cache: invalid ClusterLoadAssignment not published; last good one kept',
+    );
     return false;
   }
 

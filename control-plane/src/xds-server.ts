@@ -62,7 +62,11 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
     metrics,
     versionPrefix: opts.versionPrefix,
   });
-  const ads = serveAds(cache, { logger: opts.logger, metrics, zoneAffinityByDefault: opts.zoneAffinityByDefault ?? false });
+  const ads = serveAds(cache, {
+    logger: opts.logger,
+    metrics,
+    zoneAffinityByDefault: opts.zoneAffinityByDefault ?? false,
+  });
   return {
     sink: cache,
     bind: (address) => ads.bind(address),
@@ -180,9 +184,19 @@ export function serveAds(cache: XdsCacheView, opts: ServeAdsOptions): AdsServer 
     },
     {
       StreamAggregatedResources: (call: RawCall) =>
-        handle<DiscoveryRequest__Output>('sotw', 'StreamAggregatedResources', call, (log) => new SotwStream(deps, send(call), log)),
+        handle<DiscoveryRequest__Output>(
+          'sotw',
+          'StreamAggregatedResources',
+          call,
+          (log) => new SotwStream(deps, send(call), log),
+        ),
       DeltaAggregatedResources: (call: RawCall) =>
-        handle<DeltaDiscoveryRequest__Output>('delta', 'DeltaAggregatedResources', call, (log) => new DeltaStream(deps, send(call), log)),
+        handle<DeltaDiscoveryRequest__Output>(
+          'delta',
+          'DeltaAggregatedResources',
+          call,
+          (log) => new DeltaStream(deps, send(call), log),
+        ),
     },
   );
 

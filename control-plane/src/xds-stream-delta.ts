@@ -20,7 +20,15 @@ import {
 import type { CacheChange } from './xds-cache.ts';
 import { type ClientInfo, readClientInfo } from './xds-client-info.ts';
 import { type StreamDeps, type StreamTransport, UnknownTypeLog } from './xds-stream-common.ts';
-import { dependentType, isAffected, isSubscribed, isWildcardType, resolve, type Subscription, WILDCARD } from './xds-subscription.ts';
+import {
+  dependentType,
+  isAffected,
+  isSubscribed,
+  isWildcardType,
+  resolve,
+  type Subscription,
+  WILDCARD,
+} from './xds-subscription.ts';
 
 interface TypeState {
   readonly subscription: Subscription;
@@ -53,7 +61,10 @@ export class DeltaStream {
     if (!this.client) {
       this.client = readClientInfo(request.node, this.deps.zoneAffinityByDefault);
       this.logger = this.logger.child({ nodeId: this.client.nodeId, zone: this.client.zone });
-      this.logger.info({ zonePriority: this.client.zonePriority, userAgent: this.client.userAgent }, 'xds client connected (delta)');
+      this.logger.info(
+        { zonePriority: this.client.zonePriority, userAgent: this.client.userAgent },
+        'xds client connected (delta)',
+      );
     }
     const typeUrl = request.type_url;
     if (!isKnownTypeUrl(typeUrl)) {
@@ -78,7 +89,10 @@ export class DeltaStream {
     const nonce = request.response_nonce;
     if (nonce !== '') {
       if (nonce !== state.nonce) {
-        this.logger.debug({ type: TYPE_SHORT_NAME[typeUrl], nonce, latest: state.nonce }, 'stale nonce: ACK/NACK ignored');
+        this.logger.debug(
+          { type: TYPE_SHORT_NAME[typeUrl], nonce, latest: state.nonce },
+          'stale nonce: ACK/NACK ignored',
+        );
       } else {
         state.awaiting = false;
         if (request.error_detail !== null) this.reportNack(typeUrl, state, request);
@@ -171,7 +185,10 @@ export class DeltaStream {
       { type: TYPE_SHORT_NAME[typeUrl], version, nonce, resources: changed.length, removed: removed.length },
       'sent',
     );
-    this.resendDependents(typeUrl, changed.map((r) => r.name));
+    this.resendDependents(
+      typeUrl,
+      changed.map((r) => r.name),
+    );
   }
 
   /**

@@ -62,7 +62,10 @@ export class SotwStream {
     if (!this.client) {
       this.client = readClientInfo(request.node, this.deps.zoneAffinityByDefault);
       this.logger = this.logger.child({ nodeId: this.client.nodeId, zone: this.client.zone });
-      this.logger.info({ zonePriority: this.client.zonePriority, userAgent: this.client.userAgent }, 'xds client connected (sotw)');
+      this.logger.info(
+        { zonePriority: this.client.zonePriority, userAgent: this.client.userAgent },
+        'xds client connected (sotw)',
+      );
     }
     const typeUrl = request.type_url;
     if (!isKnownTypeUrl(typeUrl)) {
@@ -74,7 +77,10 @@ export class SotwStream {
     const nonce = request.response_nonce;
     this.logger.trace({ type: TYPE_SHORT_NAME[typeUrl], nonce, names: request.resource_names.length }, 'request');
     if (nonce !== '' && nonce !== state.nonce) {
-      this.logger.debug({ type: TYPE_SHORT_NAME[typeUrl], nonce, latest: state.nonce }, 'ignoring request with stale nonce');
+      this.logger.debug(
+        { type: TYPE_SHORT_NAME[typeUrl], nonce, latest: state.nonce },
+        'ignoring request with stale nonce',
+      );
       return;
     }
     const isNack = nonce !== '' && request.error_detail !== null;
@@ -146,7 +152,14 @@ export class SotwStream {
     this.transport.send({ version_info: version, resources: resources.map((r) => r.any), type_url: typeUrl, nonce });
     const latencyMs = state.pendingSinceMs === undefined ? undefined : this.deps.now() - state.pendingSinceMs;
     this.deps.metrics.pushed(TYPE_SHORT_NAME[typeUrl], latencyMs);
-    Object.assign(state, { nonce, version, sentKey: key, awaiting: true, answerNext: false, pendingSinceMs: undefined });
+    Object.assign(state, {
+      nonce,
+      version,
+      sentKey: key,
+      awaiting: true,
+      answerNext: false,
+      pendingSinceMs: undefined,
+    });
     this.logger.debug({ type: TYPE_SHORT_NAME[typeUrl], version, nonce, resources: resources.length }, 'sent');
     const dependent = dependentType(typeUrl);
     const dependentState = dependent && this.types.get(dependent);

@@ -30,7 +30,12 @@ function shape(cla: ClusterLoadAssignment) {
 }
 
 describe('toClusterLoadAssignment', () => {
-  const cases: { name: string; endpoints: EndpointRecord[]; callerZone?: string; expected: ReturnType<typeof shape> }[] = [
+  const cases: {
+    name: string;
+    endpoints: EndpointRecord[];
+    callerZone?: string;
+    expected: ReturnType<typeof shape>;
+  }[] = [
     {
       name: 'groups endpoints into one weighted locality per zone, sorted by zone then address',
       endpoints: [ep('10.0.0.3', 'zone-b'), ep('10.0.0.2', 'zone-a'), ep('10.0.0.1', 'zone-a')],
@@ -74,7 +79,9 @@ describe('toClusterLoadAssignment', () => {
     {
       name: 'serves IPv6 endpoints as bare IP literals',
       endpoints: [ep('fd00::2', 'zone-a'), ep('fd00::1', 'zone-a', { port: 9090 })],
-      expected: [{ zone: 'zone-a', priority: 0, weight: 2, endpoints: ['fd00::1:9090 HEALTHY w1', 'fd00::2:8080 HEALTHY w1'] }],
+      expected: [
+        { zone: 'zone-a', priority: 0, weight: 2, endpoints: ['fd00::1:9090 HEALTHY w1', 'fd00::2:8080 HEALTHY w1'] },
+      ],
     },
     {
       name: "puts the caller's zone at priority 0 and every other zone at priority 1",
@@ -101,7 +108,10 @@ describe('toClusterLoadAssignment', () => {
 
   for (const c of cases) {
     it(c.name, () => {
-      const cla = toClusterLoadAssignment(svc(c.endpoints), c.callerZone === undefined ? {} : { callerZone: c.callerZone });
+      const cla = toClusterLoadAssignment(
+        svc(c.endpoints),
+        c.callerZone === undefined ? {} : { callerZone: c.callerZone },
+      );
       expect(cla.cluster_name).toBe('default/echo:grpc');
       expect(shape(cla)).toEqual(c.expected);
       expect(validateClusterLoadAssignment(cla)).toEqual([]);
@@ -113,21 +123,33 @@ describe('toClusterLoadAssignment', () => {
       svc([ep('10.0.0.1', 'zone-a', { pod: 'echo-1', podNamespace: 'default', node: 'node-a', shard: 's1' })]),
     );
     // Through the wire, as a client sees it.
-    const decoded = decodeMessage<ClusterLoadAssignment>(TYPE_URL.clusterLoadAssignment, encodeMessage(TYPE_URL.clusterLoadAssignment, cla));
+    const decoded = decodeMessage<ClusterLoadAssignment>(
+      TYPE_URL.clusterLoadAssignment,
+      encodeMessage(TYPE_URL.clusterLoadAssignment, cla),
+    );
     const struct = decoded.endpoints?.[0]?.lb_endpoints?.[0]?.metadata?.filter_metadata?.skewless;
-    expect(fromProtoStruct(struct as never)).toEqual({ pod: 'echo-1', namespace: 'default', node: 'node-a', zone: 'zone-a', shard: 's1' });
+    expect(fromProtoStruct(struct as never)).toEqual({
+      pod: 'echo-1',
+      namespace: 'default',
+      node: 'node-a',
+      zone: 'zone-a',
+      shard: 's1',
+    });
   });
 
   it('encodes equal inputs to equal bytes regardless of endpoint order', () => {
     const a = svc([ep('10.0.0.1', 'zone-a'), ep('10.0.0.2', 'zone-b'), ep('10.0.0.3', 'zone-a')]);
     const b = svc([ep('10.0.0.3', 'zone-a'), ep('10.0.0.2', 'zone-b'), ep('10.0.0.1', 'zone-a')]);
-    const bytes = (s: ServicePortEndpoints) => encodeMessage(TYPE_URL.clusterLoadAssignment, toClusterLoadAssignment(s));
+    const bytes = (s: ServicePortEndpoints) =>
+      encodeMessage(TYPE_URL.clusterLoadAssignment, toClusterLoadAssignment(s));
     expect(bytes(a).equals(bytes(b))).toBe(true);
   });
 });
 
 describe('validateClusterLoadAssignment', () => {
-  const socket = (address: string, port = 8080) => ({ endpoint: { address: { socket_address: { address, port_value: port } } } });
+  const socket = (address: string, port = 8080) => ({
+    endpoint: { address: { socket_address: { address, port_value: port } } },
+  });
   const locality = (zone: string, priority: number, addresses: string[], weight: number | null = 1) => ({
     locality: { zone },
     priority,
@@ -149,12 +171,16 @@ describe('validateClusterLoadAssignment', () => {
     {
       name: 'a hostname instead of an IP literal',
       cla: { cluster_name: 'c', endpoints: [locality('a', 0, ['echo.default.svc'])] },
-      problems: [{ path: 'endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address', message: /not an IP literal/ }],
+      problems: [
+        { path: 'endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address', message: /not an IP literal/ },
+      ],
     },
     {
       name: 'a port out of range',
       cla: { cluster_name: 'c', endpoints: [{ ...locality('a', 0, []), lb_endpoints: [socket('10.0.0.1', 0)] }] },
-      problems: [{ path: 'endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value', message: /not a port/ }],
+      problems: [
+        { path: 'endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value', message: /not a port/ },
+      ],
     },
     {
       name: 'the same address twice across localities, IPv6 spelled two ways',

@@ -64,7 +64,10 @@ describe('proxyless gRPC resources', () => {
   });
 
   it('uses HTTP/1.1 upstream for a port whose appProtocol says http', () => {
-    const cluster = wire<Cluster__Output>(TYPE_URL.cluster, toCluster({ name: 'default/web:http', appProtocol: 'http' }));
+    const cluster = wire<Cluster__Output>(
+      TYPE_URL.cluster,
+      toCluster({ name: 'default/web:http', appProtocol: 'http' }),
+    );
     const options = cluster.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
     const decoded = unpack<{ explicit_http_config: { protocol_config: string } }>('httpProtocolOptions', options);
     expect(decoded.explicit_http_config.protocol_config).toBe('http_protocol_options');
@@ -100,7 +103,10 @@ describe('Envoy ingress resources', () => {
     const listener = wire<Listener__Output>(TYPE_URL.listener, toIngressListener(custom));
     expect(listener.name).toBe('edge');
     expect(listener.address?.socket_address?.address).toBe('127.0.0.1');
-    const hcm = unpack<HttpConnectionManager__Output>('httpConnectionManager', listener.filter_chains[0]?.filters[0]?.typed_config);
+    const hcm = unpack<HttpConnectionManager__Output>(
+      'httpConnectionManager',
+      listener.filter_chains[0]?.filters[0]?.typed_config,
+    );
     expect(hcm.rds?.route_config_name).toBe('edge-routes');
     expect(toIngressRouteConfiguration(custom).name).toBe('edge-routes');
   });
@@ -119,7 +125,10 @@ describe('Envoy ingress resources', () => {
 
 describe('validateIngressConfig', () => {
   const valid: { name: string; config: IngressConfig }[] = [
-    { name: 'gRPC and prefix routes', config: { port: 8080, routes: [{ service: 'a/b:grpc', match: { grpcService: 'pkg.v1.Svc' } }] } },
+    {
+      name: 'gRPC and prefix routes',
+      config: { port: 8080, routes: [{ service: 'a/b:grpc', match: { grpcService: 'pkg.v1.Svc' } }] },
+    },
     { name: 'an IPv6 host and no routes', config: { port: 1, host: '::', routes: [] } },
   ];
   for (const c of valid) {

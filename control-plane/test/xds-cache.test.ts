@@ -100,7 +100,12 @@ describe('XdsCache', () => {
     cache.replaceAll([service('default/a:grpc', ['10.0.0.1'])]);
     scheduler.advance(WINDOW_MS);
     for (let i = 2; i <= 11; i += 1) {
-      cache.replaceAll([service('default/a:grpc', Array.from({ length: i }, (_, j) => `10.0.0.${j + 1}`))]);
+      cache.replaceAll([
+        service(
+          'default/a:grpc',
+          Array.from({ length: i }, (_, j) => `10.0.0.${j + 1}`),
+        ),
+      ]);
       scheduler.advance(1);
     }
     scheduler.advance(WINDOW_MS);
@@ -184,7 +189,9 @@ describe('XdsCache', () => {
       ['zone-c', 1],
     ]);
     // A zone without endpoints shares the all-priority-0 assignment.
-    expect(cache.get(TYPE_URL.clusterLoadAssignment, name, { callerZone: 'zone-x' })).toBe(cache.get(TYPE_URL.clusterLoadAssignment, name));
+    expect(cache.get(TYPE_URL.clusterLoadAssignment, name, { callerZone: 'zone-x' })).toBe(
+      cache.get(TYPE_URL.clusterLoadAssignment, name),
+    );
 
     cache.replaceAll([service('default/a:grpc', ['10.0.0.1', '10.0.0.2', '10.0.0.4'], ['zone-a', 'zone-b', 'zone-c'])]);
     scheduler.advance(WINDOW_MS);
@@ -202,7 +209,10 @@ describe('XdsCache', () => {
     expect(cache.get(TYPE_URL.clusterLoadAssignment, 'default/a:grpc')).toBe(good);
     const [line] = log.matching(/invalid ClusterLoadAssignment/);
     expect(line?.problems).toEqual([
-      { path: 'endpoints[0].lb_endpoints[1].endpoint.address.socket_address.address', message: '"echo.internal" is not an IP literal' },
+      {
+        path: 'endpoints[0].lb_endpoints[1].endpoint.address.socket_address.address',
+        message: '"echo.internal" is not an IP literal',
+      },
     ]);
   });
 
@@ -222,7 +232,12 @@ describe('XdsCache', () => {
 
   it('publishes endpoint and resource counts to its metrics', async () => {
     const registry = new Registry();
-    const metered = new XdsCache({ logger: log.logger, batchWindowMs: WINDOW_MS, scheduler, metrics: new XdsMetrics(registry) });
+    const metered = new XdsCache({
+      logger: log.logger,
+      batchWindowMs: WINDOW_MS,
+      scheduler,
+      metrics: new XdsMetrics(registry),
+    });
     const s = service('default/a:grpc', ['10.0.0.1', '10.0.0.2']);
     metered.replaceAll([{ ...s, endpoints: [s.endpoints[0]!, { ...s.endpoints[1]!, health: 'DRAINING' }] }]);
     scheduler.advance(WINDOW_MS);

@@ -113,7 +113,9 @@ describe.each<AdsApiType>(['GRPC', 'DELTA_GRPC'])('Envoy over ADS (%s)', (apiTyp
   afterEach((context) => {
     if (context.task.result?.state === 'fail' && envoy) {
       process.stderr.write(`${envoy.logTail(60)}\n`);
-      process.stderr.write(`--- control plane warnings ---\n${JSON.stringify(xds.log.lines.filter((l) => l.level >= (process.env.DEBUG_XDS ? 20 : 40)).slice(-60))}\n`);
+      process.stderr.write(
+        `--- control plane warnings ---\n${JSON.stringify(xds.log.lines.filter((l) => l.level >= (process.env.DEBUG_XDS ? 20 : 40)).slice(-60))}\n`,
+      );
     }
   });
 
@@ -126,7 +128,9 @@ describe.each<AdsApiType>(['GRPC', 'DELTA_GRPC'])('Envoy over ADS (%s)', (apiTyp
   it('becomes LIVE from ADS alone and loads our clusters, with its own zone at priority 0', async () => {
     const names = (await envoy?.clusters())?.map((c) => c.name).filter((n) => n.startsWith('default/'));
     expect(names?.sort()).toEqual([ECHO, WEB]);
-    await eventually(async () => expect(await echoHosts()).toEqual(['a1 HEALTHY p0', 'a2 HEALTHY p0', 'b1 HEALTHY p1']));
+    await eventually(async () =>
+      expect(await echoHosts()).toEqual(['a1 HEALTHY p0', 'a2 HEALTHY p0', 'b1 HEALTHY p1']),
+    );
   });
 
   it('routes gRPC calls by service name to the backends of its zone', async () => {
@@ -144,8 +148,12 @@ describe.each<AdsApiType>(['GRPC', 'DELTA_GRPC'])('Envoy over ADS (%s)', (apiTyp
   });
 
   it('follows endpoint changes: health, removal and addition show in /clusters', async () => {
-    xds.cache.replaceAll(views([echoEndpoint('echo-a1', { health: 'DRAINING' }), echoEndpoint('echo-a2'), echoEndpoint('echo-b1')]));
-    await eventually(async () => expect(await echoHosts()).toEqual(['a1 DRAINING p0', 'a2 HEALTHY p0', 'b1 HEALTHY p1']));
+    xds.cache.replaceAll(
+      views([echoEndpoint('echo-a1', { health: 'DRAINING' }), echoEndpoint('echo-a2'), echoEndpoint('echo-b1')]),
+    );
+    await eventually(async () =>
+      expect(await echoHosts()).toEqual(['a1 DRAINING p0', 'a2 HEALTHY p0', 'b1 HEALTHY p1']),
+    );
     xds.cache.replaceAll(views([echoEndpoint('echo-a2'), echoEndpoint('echo-b1')]));
     await eventually(async () => expect(await echoHosts()).toEqual(['a2 HEALTHY p0', 'b1 HEALTHY p1']));
     // zone-a left entirely: no priority gap, zone-b becomes priority 0.
@@ -153,15 +161,21 @@ describe.each<AdsApiType>(['GRPC', 'DELTA_GRPC'])('Envoy over ADS (%s)', (apiTyp
     await eventually(async () => expect(await echoHosts()).toEqual(['b1 HEALTHY p0']));
     await eventually(async () => expect(await podsAnswering(4)).toEqual(new Set(['echo-b1'])));
     xds.cache.replaceAll(views([echoEndpoint('echo-a1'), echoEndpoint('echo-a2'), echoEndpoint('echo-b1')]));
-    await eventually(async () => expect(await echoHosts()).toEqual(['a1 HEALTHY p0', 'a2 HEALTHY p0', 'b1 HEALTHY p1']));
+    await eventually(async () =>
+      expect(await echoHosts()).toEqual(['a1 HEALTHY p0', 'a2 HEALTHY p0', 'b1 HEALTHY p1']),
+    );
   });
 
   it('finishes warming a changed cluster: the EDS request after a CDS change is answered', async () => {
-    const modified = async () => (await envoy!.stats('cluster_manager\\.(cluster_modified|warming_clusters)$'));
+    const modified = async () => await envoy!.stats('cluster_manager\\.(cluster_modified|warming_clusters)$');
     const before = (await modified()).get('cluster_manager.cluster_modified') ?? 0;
     const withWebProtocol = (appProtocol: string) => [
       views([echoEndpoint('echo-a1'), echoEndpoint('echo-a2'), echoEndpoint('echo-b1')])[0]!,
-      service(WEB, webBackends.map((b) => ({ address: '127.0.0.1', port: b.port, pod: b.id })), { appProtocol }),
+      service(
+        WEB,
+        webBackends.map((b) => ({ address: '127.0.0.1', port: b.port, pod: b.id })),
+        { appProtocol },
+      ),
     ];
     // The Cluster changes (upstream protocol), its endpoints do not.
     xds.cache.replaceAll(withWebProtocol('http'));
@@ -188,21 +202,34 @@ describe.each<AdsApiType>(['GRPC', 'DELTA_GRPC'])('Envoy over ADS (%s)', (apiTyp
     // An invalid RE2 pattern: Envoy's RDS validation rejects the whole RouteConfiguration.
     xds.cache.setTestOverride(TYPE_URL.routeConfiguration, 'ingress', {
       name: 'ingress',
-      virtual_hosts: [{ name: 'ingress', domains: ['*'], routes: [{ match: { safe_regex: { regex: '([' } }, route: { cluster: ECHO } }] }],
+      virtual_hosts: [
+        {
+          name: 'ingress',
+          domains: ['*'],
+          routes: [{ match: { safe_regex: { regex: '([' } }, route: { cluster: ECHO } }],
+        },
+      ],
     });
     await eventually(() => expect(nacks()).toHaveLength(1), 10_000);
     expect(nacks()[0]).toMatchObject({ level: 40, type: 'rds', nodeId: `envoy-ingress-${apiType}` });
     expect(String(nacks()[0]?.error)).toMatch(/regex|re2|missing/i);
-    await eventually(async () => expect([...(await rejected()).values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1));
+    await eventually(async () =>
+      expect([...(await rejected()).values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1),
+    );
 
     // Envoy still routes with the last good config.
     expect(await podsAnswering(4)).toEqual(new Set(['echo-a1', 'echo-a2']));
     // The stream stays alive and in use: an endpoint change still reaches Envoy, and the rejected
     // routes are not pushed again meanwhile.
-    const rdsPushes = async () => Number(/type="rds"\} (\d+)/.exec(await xds.registry.getSingleMetricAsString('skewless_xds_pushes_total'))?.[1]);
+    const rdsPushes = async () =>
+      Number(/type="rds"\} (\d+)/.exec(await xds.registry.getSingleMetricAsString('skewless_xds_pushes_total'))?.[1]);
     const pushesAfterNack = await rdsPushes();
-    xds.cache.replaceAll(views([echoEndpoint('echo-a1'), echoEndpoint('echo-a2', { health: 'DRAINING' }), echoEndpoint('echo-b1')]));
-    await eventually(async () => expect(await echoHosts()).toEqual(['a1 HEALTHY p0', 'a2 DRAINING p0', 'b1 HEALTHY p1']));
+    xds.cache.replaceAll(
+      views([echoEndpoint('echo-a1'), echoEndpoint('echo-a2', { health: 'DRAINING' }), echoEndpoint('echo-b1')]),
+    );
+    await eventually(async () =>
+      expect(await echoHosts()).toEqual(['a1 HEALTHY p0', 'a2 DRAINING p0', 'b1 HEALTHY p1']),
+    );
     expect(await rdsPushes()).toBe(pushesAfterNack);
     expect(nacks()).toHaveLength(1);
 

@@ -102,7 +102,10 @@ describe('grpc-js-xds against our control plane', () => {
 
   it('stops calling a removed endpoint and starts calling an added one', async () => {
     publish([{ pod: 'echo-a1' }, { pod: 'echo-a3' }, { pod: 'echo-a4' }]);
-    await eventually(async () => expect(await podsAnswering(12)).toEqual(new Set(['echo-a1', 'echo-a3', 'echo-a4'])), 10_000);
+    await eventually(
+      async () => expect(await podsAnswering(12)).toEqual(new Set(['echo-a1', 'echo-a3', 'echo-a4'])),
+      10_000,
+    );
   });
 
   it('stops sending new calls to a draining endpoint', async () => {

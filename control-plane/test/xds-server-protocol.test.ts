@@ -3,8 +3,8 @@ import {
   type Any__Output,
   type Cluster__Output,
   type ClusterLoadAssignment__Output,
-  decodeMessage,
   type DiscoveryResponse__Output,
+  decodeMessage,
   type Listener__Output,
   TYPE_URL,
   type TypeUrl,
@@ -47,7 +47,9 @@ describe('ADS server, state of the world', () => {
   };
 
   beforeEach(async () => {
-    xds = await startTestXds({ ingress: { port: 10000, routes: [{ service: A, match: { grpcService: 'echo.Echo' } }] } });
+    xds = await startTestXds({
+      ingress: { port: 10000, routes: [{ service: A, match: { grpcService: 'echo.Echo' } }] },
+    });
     xds.cache.replaceAll([service(A, ['10.0.0.1']), service(B, ['10.0.0.2'])]);
   });
 
@@ -156,7 +158,12 @@ describe('ADS server, state of the world', () => {
     // A newer version must be the very next CDS response: the rejected one is never sent again.
     xds.cache.replaceAll([service(A, ['10.0.0.1']), service(B, ['10.0.0.2']), service(C, ['10.0.0.3'])]);
     await eventually(() => expect(xds.cache.get(TYPE_URL.cluster, C)).toBeDefined());
-    client.send({ type_url: TYPE_URL.cluster, resource_names: [A, B, C], version_info: '', response_nonce: rejected.nonce });
+    client.send({
+      type_url: TYPE_URL.cluster,
+      resource_names: [A, B, C],
+      version_info: '',
+      response_nonce: rejected.nonce,
+    });
     const next = await client.next('CDS after NACK');
     expect(next.version_info).not.toBe(rejected.version_info);
     expect(names(next, TYPE_URL.cluster)).toEqual([A, B, C]);
@@ -191,7 +198,12 @@ describe('ADS server, state of the world', () => {
     expect(cds2.type_url).toBe(TYPE_URL.cluster);
     envoy.ack(cds2);
     // Envoy re-requests EDS for the warming cluster with the same names, version and nonce.
-    envoy.send({ type_url: TYPE_URL.clusterLoadAssignment, resource_names: [A, B], version_info: eds1.version_info, response_nonce: eds1.nonce });
+    envoy.send({
+      type_url: TYPE_URL.clusterLoadAssignment,
+      resource_names: [A, B],
+      version_info: eds1.version_info,
+      response_nonce: eds1.nonce,
+    });
     const eds2 = await envoy.next('EDS answer after CDS');
     expect(eds2.type_url).toBe(TYPE_URL.clusterLoadAssignment);
     expect(eds2.version_info).toBe(eds1.version_info);
@@ -206,9 +218,19 @@ describe('ADS server, state of the world', () => {
     xds.cache.replaceAll([service(A, ['10.0.0.8']), service(B, ['10.0.0.2'])]);
     const second = await client.next('push');
     // A request still answering the first response asks for B: stale, so ignored ...
-    client.send({ type_url: TYPE_URL.clusterLoadAssignment, resource_names: [B], response_nonce: first.nonce, version_info: first.version_info });
+    client.send({
+      type_url: TYPE_URL.clusterLoadAssignment,
+      resource_names: [B],
+      response_nonce: first.nonce,
+      version_info: first.version_info,
+    });
     // ... and the next request, with the latest nonce, is what the next response reflects.
-    client.send({ type_url: TYPE_URL.clusterLoadAssignment, resource_names: [A, C], response_nonce: second.nonce, version_info: second.version_info });
+    client.send({
+      type_url: TYPE_URL.clusterLoadAssignment,
+      resource_names: [A, C],
+      response_nonce: second.nonce,
+      version_info: second.version_info,
+    });
     xds.cache.replaceAll([service(A, ['10.0.0.8']), service(B, ['10.0.0.2']), service(C, ['10.0.0.3'])]);
     const third = await client.next('response to the current request');
     expect(names(third, TYPE_URL.clusterLoadAssignment)).toContain(A);
@@ -218,12 +240,18 @@ describe('ADS server, state of the world', () => {
 
   it('logs and ignores an unknown type URL and keeps serving the stream', async () => {
     const client = sotw('envoy-sds');
-    client.send({ type_url: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', resource_names: ['cert'] });
+    client.send({
+      type_url: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+      resource_names: ['cert'],
+    });
     client.send({ type_url: TYPE_URL.cluster, resource_names: [] });
     const cds = await client.next();
     expect(cds.type_url).toBe(TYPE_URL.cluster);
     const [line] = xds.log.matching(/unknown xDS type URL/);
-    expect(line).toMatchObject({ level: 40, typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret' });
+    expect(line).toMatchObject({
+      level: 40,
+      typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+    });
   });
 
   it('closes a stream that sends a frame that is not a DiscoveryRequest, leaving other clients unaffected', async () => {
@@ -380,7 +408,11 @@ describe('ADS server, delta', () => {
     const client = delta('envoy-nack');
     client.send({ type_url: TYPE_URL.cluster });
     const rejected = await client.next();
-    client.send({ type_url: TYPE_URL.cluster, response_nonce: rejected.nonce, error_detail: { code: 3, message: 'bad cluster' } });
+    client.send({
+      type_url: TYPE_URL.cluster,
+      response_nonce: rejected.nonce,
+      error_detail: { code: 3, message: 'bad cluster' },
+    });
     await eventually(() => expect(xds.log.matching(/NACK/)).toHaveLength(1));
     expect(xds.log.matching(/NACK/)[0]).toMatchObject({ type: 'cds', nodeId: 'envoy-nack', error: 'bad cluster' });
     xds.cache.replaceAll([service(A, ['10.0.0.1']), service(B, ['10.0.0.2']), service(C, ['10.0.0.3'])]);

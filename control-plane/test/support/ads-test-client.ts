@@ -4,8 +4,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import {
-  adsGrpc,
   type AggregatedDiscoveryServiceClient,
+  adsGrpc,
   type DeltaDiscoveryRequest,
   type DeltaDiscoveryResponse__Output,
   type DiscoveryRequest,
@@ -39,7 +39,8 @@ class ResponseQueue<T> {
     for (;;) {
       const item = this.items.shift();
       if (item !== undefined) return item;
-      if (this.ended) throw new Error(`stream ended (${this.ended.code} ${this.ended.details}) while waiting for ${what}`);
+      if (this.ended)
+        throw new Error(`stream ended (${this.ended.code} ${this.ended.details}) while waiting for ${what}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no ${what} within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
@@ -108,7 +109,12 @@ export class SotwTestClient {
 
   /** ACKs `response` for the given names (SotW requests always carry the full list). */
   ack(response: DiscoveryResponse__Output, names: string[] = []): void {
-    this.send({ type_url: response.type_url, version_info: response.version_info, response_nonce: response.nonce, resource_names: names });
+    this.send({
+      type_url: response.type_url,
+      version_info: response.version_info,
+      response_nonce: response.nonce,
+      resource_names: names,
+    });
   }
 
   nack(response: DiscoveryResponse__Output, acceptedVersion: string, message: string, names: string[] = []): void {
@@ -175,7 +181,11 @@ export class DeltaTestClient {
 }
 
 /** Opens a stream that writes raw bytes as request frames (to send what no proto client would). */
-export function rawAdsStream(port: number): { write(bytes: Buffer): void; status(timeoutMs?: number): Promise<grpc.StatusObject>; close(): void } {
+export function rawAdsStream(port: number): {
+  write(bytes: Buffer): void;
+  status(timeoutMs?: number): Promise<grpc.StatusObject>;
+  close(): void;
+} {
   const identity = (b: Buffer) => b;
   const Raw = grpc.makeGenericClientConstructor(
     {
@@ -210,7 +220,11 @@ export function rawAdsStream(port: number): { write(bytes: Buffer): void; status
 }
 
 /** Polls `check` until it returns without throwing, or rethrows its last error at the deadline. */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = DEFAULT_TIMEOUT_MS, intervalMs = 20): Promise<T> {
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+  intervalMs = 20,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -1,5 +1,5 @@
 /** A real pino logger that records every JSON line, so tests can assert what was logged. */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export interface CapturedLog {
   readonly level: number;

@@ -13,7 +13,7 @@ export interface H2cBackend {
 
 export async function startH2cBackend(id: string): Promise<H2cBackend> {
   let requests = 0;
-  const server = http2.createServer((req, res) => {
+  const server = http2.createServer((_req, res) => {
     requests += 1;
     res.writeHead(200, { 'content-type': 'text/plain', 'x-backend': id });
     res.end(id);

@@ -12,7 +12,11 @@ export interface EndpointSpec {
 }
 
 /** A service port `name` (`<ns>/<svc>:<port>`) with the given endpoints (addresses or specs). */
-export function service(name: string, endpoints: readonly (string | EndpointSpec)[], opts: { appProtocol?: string } = {}): ServicePortEndpoints {
+export function service(
+  name: string,
+  endpoints: readonly (string | EndpointSpec)[],
+  opts: { appProtocol?: string } = {},
+): ServicePortEndpoints {
   const parsed = parseServiceKey(name);
   if (!parsed.ok) throw new Error(parsed.error);
   const records: EndpointRecord[] = endpoints.map((e) => {

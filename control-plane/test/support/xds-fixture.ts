@@ -15,12 +15,23 @@ export interface TestXds {
   close(): Promise<void>;
 }
 
-export async function startTestXds(opts: { ingress?: IngressConfig; zoneAffinityByDefault?: boolean; batchWindowMs?: number } = {}): Promise<TestXds> {
+export async function startTestXds(
+  opts: { ingress?: IngressConfig; zoneAffinityByDefault?: boolean; batchWindowMs?: number } = {},
+): Promise<TestXds> {
   const log = captureLogger('debug');
   const registry = new Registry();
   const metrics = new XdsMetrics(registry);
-  const cache = new XdsCache({ logger: log.logger, batchWindowMs: opts.batchWindowMs ?? 5, metrics, ingress: opts.ingress });
-  const ads = serveAds(cache, { logger: log.logger, metrics, zoneAffinityByDefault: opts.zoneAffinityByDefault ?? false });
+  const cache = new XdsCache({
+    logger: log.logger,
+    batchWindowMs: opts.batchWindowMs ?? 5,
+    metrics,
+    ingress: opts.ingress,
+  });
+  const ads = serveAds(cache, {
+    logger: log.logger,
+    metrics,
+    zoneAffinityByDefault: opts.zoneAffinityByDefault ?? false,
+  });
   const port = await ads.bind('127.0.0.1:0');
   return {
     cache,

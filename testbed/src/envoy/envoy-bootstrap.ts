@@ -51,7 +51,11 @@ export function envoyAdsBootstrap(opts: EnvoyAdsBootstrapOptions): Record<string
           load_assignment: {
             cluster_name: XDS_CLUSTER,
             endpoints: [
-              { lb_endpoints: [{ endpoint: { address: { socket_address: { address: opts.xdsHost, port_value: opts.xdsPort } } } }] },
+              {
+                lb_endpoints: [
+                  { endpoint: { address: { socket_address: { address: opts.xdsHost, port_value: opts.xdsPort } } } },
+                ],
+              },
             ],
           },
           typed_extension_protocol_options: {

@@ -58,13 +58,18 @@ export async function startEnvoy(opts: EnvoyOptions): Promise<StartedEnvoy> {
   const group = startProcessGroup({
     command: binary,
     args: [
-      '--config-path', bootstrapFile,
-      '--admin-address-path', adminAddressFile,
+      '--config-path',
+      bootstrapFile,
+      '--admin-address-path',
+      adminAddressFile,
       // No shared memory between Envoys: parallel test files and other runs cannot collide.
       '--disable-hot-restart',
-      '--base-id', String(randomInt(1, 2 ** 31)),
-      '--concurrency', '1',
-      '--log-level', opts.logLevel ?? 'info',
+      '--base-id',
+      String(randomInt(1, 2 ** 31)),
+      '--concurrency',
+      '1',
+      '--log-level',
+      opts.logLevel ?? 'info',
     ],
     logFile,
   });
