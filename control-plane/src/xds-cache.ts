@@ -20,7 +20,7 @@ import type { XdsMetrics } from './metrics.ts';
 import type { EndpointSink, ServicePortEndpoints } from './model.ts';
 import { toClusterLoadAssignment, validateClusterLoadAssignment } from './translate-cla.ts';
 import type { IngressConfig } from './translate-ingress.ts';
-import { buildDesiredState, type DesiredResource } from './xds-cache-build.ts';
+import { buildDesiredState, type DesiredResource, sameServiceInput } from './xds-cache-build.ts';
 
 /** One resource as served: encoded once per version and shared by every stream. */
 export interface CachedResource {
@@ -106,6 +106,8 @@ export class XdsCache implements EndpointSink, XdsCacheView {
   private readonly testOverrides = new Map<TypeUrl, Map<string, object>>();
   private counter = 0;
   private services: readonly ServicePortEndpoints[] | undefined;
+  /** The inputs of the last build, by name: an equal input is not translated again. */
+  private built = new Map<string, ServicePortEndpoints>();
   private pending: { services: readonly ServicePortEndpoints[] | undefined; acceptedAtMs: number } | undefined;
   private timer: unknown;
   private closed = false;
@@ -133,6 +135,8 @@ export class XdsCache implements EndpointSink, XdsCacheView {
     if (message) overrides.set(name, message);
     else overrides.delete(name);
     this.testOverrides.set(typeUrl, overrides);
+    // What an override replaced must be rebuilt when it goes: next build translates everything.
+    this.built.clear();
     this.schedule(undefined);
   }
 
@@ -184,7 +188,9 @@ export class XdsCache implements EndpointSink, XdsCacheView {
     // Overrides alone do not make the cache ready: nothing is served before discovery synced.
     if (!this.services) return;
 
-    const desired = buildDesiredState(this.services, this.ingress);
+    const previous = this.built;
+    const desired = buildDesiredState(this.services, this.ingress, (s) => sameServiceInput(previous.get(s.name), s));
+    this.built = new Map(this.services.map((s) => [s.name, s]));
     const version = `${this.prefix}-${this.counter + 1}`;
     const changed = new Map<TypeUrl, Set<string>>();
     for (const typeUrl of Object.values(TYPE_URL)) {
@@ -227,6 +233,11 @@ export class XdsCache implements EndpointSink, XdsCacheView {
     const changed = new Set<string>();
     for (const [name, resource] of desired) {
       const previous = current.get(name);
+      if (resource.message === undefined) {
+        // Same input as the last build: whatever was published for it (if anything) stands.
+        if (previous) next.set(name, previous);
+        continue;
+      }
       if (resource.service && !this.isValidAssignment(name, resource.message)) {
         // Keep serving the last good assignment rather than one every gRPC client would NACK.
         if (previous) next.set(name, previous);

@@ -200,13 +200,17 @@ describe('XdsCache', () => {
     expect(b3?.any).not.toBe(b1?.any);
   });
 
-  it('keeps the last good assignment and logs every problem when an update would be invalid', () => {
+  it('keeps the last good assignment and logs every problem, once, when an update would be invalid', () => {
     cache.replaceAll([service('default/a:grpc', ['10.0.0.1'])]);
     scheduler.advance(WINDOW_MS);
     const good = cache.get(TYPE_URL.clusterLoadAssignment, 'default/a:grpc');
     cache.replaceAll([service('default/a:grpc', ['echo.internal', '10.0.0.1'])]);
     scheduler.advance(WINDOW_MS);
     expect(cache.get(TYPE_URL.clusterLoadAssignment, 'default/a:grpc')).toBe(good);
+    // The same invalid view again is not translated again, so not reported again.
+    cache.replaceAll([service('default/a:grpc', ['echo.internal', '10.0.0.1'])]);
+    scheduler.advance(WINDOW_MS);
+    expect(log.matching(/invalid ClusterLoadAssignment/)).toHaveLength(1);
     const [line] = log.matching(/invalid ClusterLoadAssignment/);
     expect(line?.problems).toEqual([
       {
