@@ -29,7 +29,13 @@ const [line] = (await once(firstLine, 'line')) as [string];
 const { ports } = JSON.parse(line) as { ports: number[] };
 let throughput: Awaited<ReturnType<typeof measureThroughput>>;
 try {
-  throughput = await measureThroughput({ ports, callsPerRound: 20_000, concurrency: 64, rounds: 5, maxRoundMs: 30_000 });
+  throughput = await measureThroughput({
+    ports,
+    callsPerRound: 20_000,
+    concurrency: 64,
+    rounds: 7,
+    maxRoundMs: 30_000,
+  });
 } finally {
   backends.stdin.end();
 }
@@ -37,14 +43,19 @@ try {
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 console.log('per-pick cost, median of 15 runs × 200k picks (9 endpoints unless noted):');
 for (const [name, ns] of Object.entries(pick)) console.log(`  ${name.padEnd(20)} ${ns.toFixed(1).padStart(8)} ns`);
-console.log('unary throughput, one channel, 64 concurrent calls, 3 backends in another process (median of 5 rounds):');
-for (const [name, rps] of Object.entries(throughput)) console.log(`  ${name.padEnd(20)} ${rps.toFixed(0).padStart(8)} calls/s`);
+console.log('unary throughput, one channel, 64 concurrent calls, 3 backends in another process (median of 7 rounds):');
+for (const [name, r] of Object.entries(throughput)) {
+  console.log(
+    `  ${name.padEnd(20)} ${r.rps.toFixed(0).padStart(8)} calls/s  ${r.cpuUsPerCall.toFixed(1).padStart(7)} µs client CPU per call`,
+  );
+}
 console.log(
   JSON.stringify({
     pickNs: Object.fromEntries(Object.entries(pick).map(([k, v]) => [k, round(v)])),
-    throughputRps: Object.fromEntries(Object.entries(throughput).map(([k, v]) => [k, Math.round(v)])),
-    throughputVsRoundRobin: round(throughput.skewless / throughput.round_robin, 3),
-    throughputVsPickFirst: round(throughput.skewless / throughput.pick_first, 3),
+    throughputRps: Object.fromEntries(Object.entries(throughput).map(([k, v]) => [k, Math.round(v.rps)])),
+    clientCpuUsPerCall: Object.fromEntries(Object.entries(throughput).map(([k, v]) => [k, round(v.cpuUsPerCall)])),
+    throughputVsRoundRobin: round(throughput.skewless.rps / throughput.round_robin.rps, 3),
+    throughputVsPickFirst: round(throughput.skewless.rps / throughput.pick_first.rps, 3),
   }),
 );
 process.exit(0);

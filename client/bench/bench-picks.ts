@@ -28,7 +28,15 @@ export function pickNs(strategy: StrategyName, zoneAffinity: boolean, size = 9):
     strategy: strategyFactory(strategy, { p2cSampling: 'distinct' }),
     panicThresholdPercent: 50,
     zoneAffinity: zoneAffinity
-      ? { localZone: 'a', clientShares: new Map([['a', 2], ['b', 1], ['c', 1]]), minClusterSize: 6 }
+      ? {
+          localZone: 'a',
+          clientShares: new Map([
+            ['a', 2],
+            ['b', 1],
+            ['c', 1],
+          ]),
+          minClusterSize: 6,
+        }
       : null,
     random: Math.random,
     now: systemClock,

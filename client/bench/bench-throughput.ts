@@ -19,10 +19,17 @@ export interface ThroughputOptions {
   readonly maxRoundMs: number;
 }
 
-async function run(client: EchoClient, calls: number, concurrency: number, maxMs: number): Promise<number> {
+interface RoundResult {
+  readonly rps: number;
+  /** Client-process CPU per call: less sensitive than rps to other load on the machine. */
+  readonly cpuUsPerCall: number;
+}
+
+async function run(client: EchoClient, calls: number, concurrency: number, maxMs: number): Promise<RoundResult> {
   let left = calls;
   let done = 0;
   const stopAt = Date.now() + maxMs;
+  const cpuStart = process.cpuUsage();
   const start = process.hrtime.bigint();
   const worker = async () => {
     while (left > 0 && Date.now() < stopAt) {
@@ -34,7 +41,9 @@ async function run(client: EchoClient, calls: number, concurrency: number, maxMs
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return done / (Number(process.hrtime.bigint() - start) / 1e9);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpuStart);
+  return { rps: done / seconds, cpuUsPerCall: (cpu.user + cpu.system) / done };
 }
 
 function median(values: number[]): number {
@@ -42,7 +51,12 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-export async function measureThroughput(options: ThroughputOptions): Promise<Record<Policy, number>> {
+export interface PolicyResult {
+  readonly rps: number;
+  readonly cpuUsPerCall: number;
+}
+
+export async function measureThroughput(options: ThroughputOptions): Promise<Record<Policy, PolicyResult>> {
   const logger = createLogger('bench', 'silent');
   const xds = createXdsServer({ logger, batchWindowMs: 5 });
   const cpPort = await xds.bind('127.0.0.1:0');
@@ -79,14 +93,26 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Rec
   // Warm up every channel (connections, JIT) before measuring.
   for (const p of policies) await run(clients[p], 2_000, options.concurrency, options.maxRoundMs);
   const ready = debugSnapshot().balancers[0]?.endpoints.filter((e) => e.connectivity === 'READY').length ?? 0;
-  if (ready !== options.ports.length) throw new Error(`skewless channel has ${ready}/${options.ports.length} endpoints ready`);
-  const results: Record<Policy, number[]> = { skewless: [], round_robin: [], pick_first: [] };
+  if (ready !== options.ports.length)
+    throw new Error(`skewless channel has ${ready}/${options.ports.length} endpoints ready`);
+  const results: Record<Policy, RoundResult[]> = { skewless: [], round_robin: [], pick_first: [] };
   for (let round = 0; round < options.rounds; round++) {
     const order = policies.map((_, i) => policies[(i + round) % policies.length] as Policy);
-    for (const p of order) results[p].push(await run(clients[p], options.callsPerRound, options.concurrency, options.maxRoundMs));
+    for (const p of order)
+      results[p].push(await run(clients[p], options.callsPerRound, options.concurrency, options.maxRoundMs));
   }
+  const pickers = debugSnapshot().balancers[0]?.pickersPublished ?? 0;
+  if (pickers > 50) throw new Error(`skewless published ${pickers} pickers during a steady run`);
   for (const c of Object.values(clients)) c.close();
   registration.close();
   await xds.close(50);
-  return { skewless: median(results.skewless), round_robin: median(results.round_robin), pick_first: median(results.pick_first) };
+  const summary = (rounds: RoundResult[]): PolicyResult => ({
+    rps: median(rounds.map((r) => r.rps)),
+    cpuUsPerCall: median(rounds.map((r) => r.cpuUsPerCall)),
+  });
+  return {
+    skewless: summary(results.skewless),
+    round_robin: summary(results.round_robin),
+    pick_first: summary(results.pick_first),
+  };
 }

@@ -33,7 +33,11 @@ export interface EdsWatcher {
 
 export interface AdsClientOptions {
   readonly address: string;
-  readonly node: { readonly id: string; readonly zone?: string | undefined; readonly metadata: Record<string, string | boolean> };
+  readonly node: {
+    readonly id: string;
+    readonly zone?: string | undefined;
+    readonly metadata: Record<string, string | boolean>;
+  };
   readonly logger: Logger;
   readonly initialBackoffMs: number;
   readonly maxBackoffMs: number;
@@ -142,7 +146,10 @@ export class AdsClient {
       if (this.stream === stream) this.onResponse(response);
     });
     stream.on('error', (error: grpc.ServiceError) => {
-      if (this.stream === stream) this.onStreamEnded(`${error.code === undefined ? '' : `${grpc.status[error.code]}: `}${error.details ?? error.message}`);
+      if (this.stream === stream)
+        this.onStreamEnded(
+          `${error.code === undefined ? '' : `${grpc.status[error.code]}: `}${error.details ?? error.message}`,
+        );
     });
     stream.on('end', () => {
       if (this.stream === stream) this.onStreamEnded('stream ended by the control plane');
@@ -164,8 +171,12 @@ export class AdsClient {
     this.connected = false;
     if (this.closed || this.watchers.size === 0) return;
     const delayMs = this.backoff.nextDelayMs();
-    this.options.logger.warn({ address: this.options.address, reason, retryInMs: Math.round(delayMs) }, 'ADS stream lost; keeping last good endpoints');
-    for (const set of this.watchers.values()) for (const w of set) w.onError(`control plane ${this.options.address} unreachable: ${reason}`, 'unreachable');
+    this.options.logger.warn(
+      { address: this.options.address, reason, retryInMs: Math.round(delayMs) },
+      'ADS stream lost; keeping last good endpoints',
+    );
+    for (const set of this.watchers.values())
+      for (const w of set) w.onError(`control plane ${this.options.address} unreachable: ${reason}`, 'unreachable');
     this.retryTimer = setTimeout(() => this.startStream(), delayMs);
     this.retryTimer.unref?.();
   }
@@ -249,7 +260,12 @@ export class AdsClient {
     this.nacks += 1;
     this.lastNack = message;
     this.options.logger.warn(
-      { address: this.options.address, rejectedVersion: response.version_info, keptVersion: this.acceptedVersion, problems: message },
+      {
+        address: this.options.address,
+        rejectedVersion: response.version_info,
+        keptVersion: this.acceptedVersion,
+        problems: message,
+      },
       'NACK: invalid EDS update rejected, keeping last good endpoints',
     );
     this.sendRequest(message);

@@ -24,6 +24,8 @@ export interface BalancerSnapshot {
   readonly localZone: string | undefined;
   readonly source: string;
   readonly state: string;
+  /** Pickers published so far: rises with state changes, never per call. */
+  readonly pickersPublished: number;
   readonly panic: boolean;
   readonly zoneRouting: ZoneRouting;
   readonly endpoints: readonly EndpointSnapshot[];

@@ -50,7 +50,9 @@ const clientConfigSchema = z.strictObject({
     .prefault({}),
   /** Optional prom-client registry to publish client metrics into. */
   metrics: z
-    .strictObject({ registry: z.custom<Registry>((v) => typeof v === 'object' && v !== null, 'expected a prom-client Registry') })
+    .strictObject({
+      registry: z.custom<Registry>((v) => typeof v === 'object' && v !== null, 'expected a prom-client Registry'),
+    })
     .optional(),
 });
 

@@ -22,7 +22,11 @@ async function addressesOf(host: string, dns: DnsLookup): Promise<string[]> {
 }
 
 /** Resolves the service's endpoints; rejects when DNS has nothing. */
-export async function resolveHeadlessService(key: ServiceKey, domain: string, dns: DnsLookup): Promise<AssignedEndpoint[]> {
+export async function resolveHeadlessService(
+  key: ServiceKey,
+  domain: string,
+  dns: DnsLookup,
+): Promise<AssignedEndpoint[]> {
   const serviceHost = `${key.service}.${key.namespace}.svc.${domain}`;
   const pairs: { host: string; port: number }[] = [];
   if (/^[0-9]+$/.test(key.port)) {

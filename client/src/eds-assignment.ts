@@ -65,12 +65,18 @@ export function parseAssignment(cla: ClusterLoadAssignment__Output): AssignmentR
       const host = socket.address ?? '';
       let valid = true;
       if (isIP(host) === 0) {
-        problems.push({ path: `${epAt}.endpoint.address.socket_address.address`, message: `"${host}" is not an IP literal` });
+        problems.push({
+          path: `${epAt}.endpoint.address.socket_address.address`,
+          message: `"${host}" is not an IP literal`,
+        });
         valid = false;
       }
       const port = socket.port_value ?? 0;
       if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        problems.push({ path: `${epAt}.endpoint.address.socket_address.port_value`, message: `${port} is not a port in 1..65535` });
+        problems.push({
+          path: `${epAt}.endpoint.address.socket_address.port_value`,
+          message: `${port} is not a port in 1..65535`,
+        });
         valid = false;
       }
       const health = String(lb.health_status ?? 'UNKNOWN') as EndpointHealth;
@@ -91,7 +97,16 @@ export function parseAssignment(cla: ClusterLoadAssignment__Output): AssignmentR
       } else seen.set(key, epAt);
       if (!valid) return;
       const metadata = fromProtoStruct(lb.metadata?.filter_metadata?.[FILTER_METADATA_KEY]);
-      endpoints.push({ key, host, port, zone: zone || String(metadata.zone ?? ''), health, weight, priority, metadata });
+      endpoints.push({
+        key,
+        host,
+        port,
+        zone: zone || String(metadata.zone ?? ''),
+        health,
+        weight,
+        priority,
+        metadata,
+      });
     });
   });
   if (problems.length > 0) return { ok: false, problems };

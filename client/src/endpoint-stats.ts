@@ -2,7 +2,7 @@
  * Mutable per-endpoint counters, owned by the balancer and shared by every picker it publishes.
  * Call hooks write them; pickers and the outlier detector read them.
  */
-import { DEFAULT_PEAK_EWMA, PeakEwma, type PeakEwmaOptions } from './load-peak-ewma.ts';
+import { DEFAULT_PEAK_EWMA, PeakEwma, type PeakEwmaOptions } from './peak-ewma.ts';
 
 export class EndpointStats {
   /** `host:port`, unique within a balancer. */

@@ -15,7 +15,7 @@ import { ENDPOINT_INFO_OPTION, type EndpointInfo } from './endpoint-info.ts';
 import { EndpointStats } from './endpoint-stats.ts';
 import { LB_POLICY_NAME, SkewlessLbConfig } from './lb-config.ts';
 import { OutlierDetector } from './outlier-detector.ts';
-import { type PlanEndpoint, PickPlan, type ZoneAffinityPlanConfig } from './pick-plan.ts';
+import { PickPlan, type PlanEndpoint, type ZoneAffinityPlanConfig } from './pick-plan.ts';
 import { type PickTarget, SkewlessPicker } from './picker.ts';
 import { type Clock, type Random, systemClock, systemRandom } from './random.ts';
 import { slowStartFactor } from './slow-start.ts';
@@ -53,6 +53,7 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
   private destroyed = false;
   private state = ConnectivityState.IDLE;
   private plan: PickPlan | undefined;
+  private pickersPublished = 0;
 
   constructor(helper: experimental.ChannelControlHelper) {
     this.helper = helper;
@@ -72,7 +73,11 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
     if (!endpointList.ok) {
       // Static stability: an error after a good list changes nothing.
       if (this.entries.size === 0) {
-        this.publish(ConnectivityState.TRANSIENT_FAILURE, new experimental.UnavailablePicker(endpointList.error), endpointList.error.details);
+        this.publish(
+          ConnectivityState.TRANSIENT_FAILURE,
+          new experimental.UnavailablePicker(endpointList.error),
+          endpointList.error.details,
+        );
       }
       return true;
     }
@@ -190,10 +195,13 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
         new SkewlessPicker(plan, targets, this.now, this.onCallEnded, options.strategy === 'p2c-server-load'),
         null,
       );
-    } else if (live.some((e) => [ConnectivityState.CONNECTING, ConnectivityState.IDLE].includes(e.leaf.getConnectivityState()))) {
+    } else if (
+      live.some((e) => [ConnectivityState.CONNECTING, ConnectivityState.IDLE].includes(e.leaf.getConnectivityState()))
+    ) {
       this.publish(ConnectivityState.CONNECTING, new experimental.QueuePicker(this), null);
     } else {
-      const details = live.length === 0 ? `no endpoints for ${config.service}` : `no reachable endpoint for ${config.service}`;
+      const details =
+        live.length === 0 ? `no endpoints for ${config.service}` : `no reachable endpoint for ${config.service}`;
       this.publish(ConnectivityState.TRANSIENT_FAILURE, new experimental.UnavailablePicker({ details }), details);
     }
     // Eager connections: every endpoint, including idle ones after a disconnect, keeps connecting.
@@ -228,6 +236,7 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
 
   private publish(state: ConnectivityState, picker: experimental.Picker, error: string | null): void {
     this.state = state;
+    this.pickersPublished += 1;
     this.helper.updateState(state, picker, error);
   }
 
@@ -259,6 +268,7 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
       localZone: this.info?.localZone,
       source: this.info?.source ?? 'unknown',
       state: ConnectivityState[this.state],
+      pickersPublished: this.pickersPublished,
       panic: this.plan?.panic ?? false,
       zoneRouting: this.plan?.routing ?? { mode: 'none', reason: 'no plan yet' },
       endpoints: [...this.entries.values()].map((e) => ({
@@ -268,7 +278,8 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
         connectivity: ConnectivityState[e.leaf.getConnectivityState()],
         removing: e.removing,
         weight: e.info?.weight ?? 1,
-        effectiveWeight: (e.info?.weight ?? 1) * (options ? slowStartFactor(nowMs - e.addedAtMs, options.slowStart) : 1),
+        effectiveWeight:
+          (e.info?.weight ?? 1) * (options ? slowStartFactor(nowMs - e.addedAtMs, options.slowStart) : 1),
         picks: e.stats.picks,
         inFlight: e.stats.inFlight,
         successes: e.stats.successes,

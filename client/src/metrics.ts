@@ -3,8 +3,8 @@
  * pick path pays nothing for them.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { liveBalancers } from './balancer-registry.ts';
 import { allAdsClients } from './ads-client-pool.ts';
+import { liveBalancers } from './balancer-registry.ts';
 
 const registered = new WeakSet<Registry>();
 

@@ -97,7 +97,8 @@ export class PickPlan {
     this.all = routing.mode === 'none' ? group(candidates) : null;
     this.local = routing.mode !== 'none' && za ? group(inZone(za.localZone)) : null;
     this.localPercentToRoute = routing.mode === 'local-residual' ? routing.localPercentToRoute : 10000;
-    this.residual = routing.mode === 'local-residual' ? routing.residualZones.map((z) => group(inZone(z)) as Group) : [];
+    this.residual =
+      routing.mode === 'local-residual' ? routing.residualZones.map((z) => group(inZone(z)) as Group) : [];
     this.residualCumulative = routing.mode === 'local-residual' ? routing.residualCumulative : [];
     this.residualTotal = this.residualCumulative.at(-1) ?? 0;
   }

@@ -16,9 +16,7 @@ export interface PickTarget {
   readonly stats: EndpointStats;
 }
 
-export interface CallEndListener {
-  (stats: EndpointStats): void;
-}
+export type CallEndListener = (stats: EndpointStats) => void;
 
 const QUEUE: experimental.PickResult = {
   pickResultType: experimental.PickResultType.QUEUE,
@@ -35,7 +33,13 @@ export class SkewlessPicker implements experimental.Picker {
   private readonly onEnded: CallEndListener;
   private readonly readServerLoad: boolean;
 
-  constructor(plan: PickPlan, targets: readonly PickTarget[], now: Clock, onEnded: CallEndListener, readServerLoad: boolean) {
+  constructor(
+    plan: PickPlan,
+    targets: readonly PickTarget[],
+    now: Clock,
+    onEnded: CallEndListener,
+    readServerLoad: boolean,
+  ) {
     this.plan = plan;
     this.targets = targets;
     this.now = now;

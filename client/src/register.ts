@@ -6,8 +6,8 @@
  */
 import { experimental } from '@grpc/grpc-js';
 import { createLogger, type Logger } from '@skewless/shared';
-import { allAdsClients, closeAllAdsClients } from './ads-client-pool.ts';
 import type { AdsClientStatus } from './ads-client.ts';
+import { allAdsClients, closeAllAdsClients } from './ads-client-pool.ts';
 import { type BalancerSnapshot, liveBalancers } from './balancer-registry.ts';
 import { type ClientConfig, type ClientConfigInput, parseClientConfig } from './config-client.ts';
 import { type DnsLookup, systemDns } from './dns-fallback.ts';
@@ -55,7 +55,15 @@ export function register(input: ClientConfigInput | Record<string, never> = {}, 
   if (!registered) {
     experimental.registerResolver(
       RESOLVER_SCHEME,
-      createResolverClass({ config: () => current, logger: logger, dns: { resolveSrv: (n) => dns.resolveSrv(n), resolve4: (n) => dns.resolve4(n), resolve6: (n) => dns.resolve6(n) } }),
+      createResolverClass({
+        config: () => current,
+        logger: logger,
+        dns: {
+          resolveSrv: (n) => dns.resolveSrv(n),
+          resolve4: (n) => dns.resolve4(n),
+          resolve6: (n) => dns.resolve6(n),
+        },
+      }),
     );
     experimental.registerLoadBalancerType(LB_POLICY_NAME, SkewlessLoadBalancer, SkewlessLbConfig);
     registered = true;

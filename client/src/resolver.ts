@@ -26,13 +26,20 @@ export const RESOLVER_SCHEME = 'skewless';
  */
 export const ZONE_CHANNEL_OPTION = 'skewless.zone';
 
-type ParsedTarget = { ok: true; key: ServiceKey; name: string; controlPlane: string | undefined } | { ok: false; error: string };
+type ParsedTarget =
+  | { ok: true; key: ServiceKey; name: string; controlPlane: string | undefined }
+  | { ok: false; error: string };
 
 export function parseTarget(target: experimental.GrpcUri): ParsedTarget {
   const text = experimental.uriToString(target);
   const parsed = parseServiceKey(target.path.replace(/^\//, ''));
   if (!parsed.ok) return { ok: false, error: `invalid skewless target "${text}": ${parsed.error}` };
-  return { ok: true, key: parsed.value, name: target.path.replace(/^\//, ''), controlPlane: target.authority || undefined };
+  return {
+    ok: true,
+    key: parsed.value,
+    name: target.path.replace(/^\//, ''),
+    controlPlane: target.authority || undefined,
+  };
 }
 
 export interface ResolverDeps {
@@ -51,7 +58,9 @@ export function createResolverClass(deps: ResolverDeps): ResolverClass {
     private readonly listener: experimental.ResolverListener;
     private readonly config: ClientConfig | undefined;
     private cancel: (() => void) | undefined;
-    private last: { endpoints: readonly AssignedEndpoint[]; hint: string | undefined; source: EndpointInfo['source'] } | undefined;
+    private last:
+      | { endpoints: readonly AssignedEndpoint[]; hint: string | undefined; source: EndpointInfo['source'] }
+      | undefined;
     private answered = false;
     private fallbackTimer: NodeJS.Timeout | undefined;
     private destroyed = false;
@@ -74,8 +83,14 @@ export function createResolverClass(deps: ResolverDeps): ResolverClass {
 
     updateResolution(): void {
       this.destroyed = false;
-      if (!this.target.ok) return this.fail(this.target.error);
-      if (!this.config) return this.fail('skewless: register() was not called before creating a skewless:/// channel');
+      if (!this.target.ok) {
+        this.fail(this.target.error);
+        return;
+      }
+      if (!this.config) {
+        this.fail('skewless: register() was not called before creating a skewless:/// channel');
+        return;
+      }
       if (this.last) {
         const last = this.last;
         setImmediate(() => !this.destroyed && this.report(last.endpoints, last.hint, last.source));
@@ -106,7 +121,10 @@ export function createResolverClass(deps: ResolverDeps): ResolverClass {
     onError(message: string, kind: 'invalid-update' | 'unreachable'): void {
       if (this.destroyed) return;
       if (this.last) {
-        deps.logger.warn({ target: this.target.ok ? this.target.name : '', kind, message }, 'keeping last good endpoints');
+        deps.logger.warn(
+          { target: this.target.ok ? this.target.name : '', kind, message },
+          'keeping last good endpoints',
+        );
         return;
       }
       if (kind === 'unreachable' && this.config?.dnsFallback.enabled && !this.answered) this.tryDnsFallback(message);
@@ -142,7 +160,11 @@ export function createResolverClass(deps: ResolverDeps): ResolverClass {
       });
     }
 
-    private report(endpoints: readonly AssignedEndpoint[], hint: string | undefined, source: EndpointInfo['source']): void {
+    private report(
+      endpoints: readonly AssignedEndpoint[],
+      hint: string | undefined,
+      source: EndpointInfo['source'],
+    ): void {
       const config = this.config;
       if (!config || !this.target.ok) return;
       this.last = { endpoints, hint, source };
@@ -152,7 +174,9 @@ export function createResolverClass(deps: ResolverDeps): ResolverClass {
         source,
       };
       const serviceConfig: ServiceConfigResult = experimental.statusOrFromValue({
-        loadBalancingConfig: [{ [LB_POLICY_NAME]: { service: this.target.name, options: config.serviceOptions(this.target.name) } }],
+        loadBalancingConfig: [
+          { [LB_POLICY_NAME]: { service: this.target.name, options: config.serviceOptions(this.target.name) } },
+        ],
         methodConfig: [],
       });
       this.listener(

@@ -64,7 +64,8 @@ export function computeZoneRouting(input: ZoneRoutingInput): ZoneRouting {
   const upstream = percentages(input.upstreamHealthy);
   const localMine = local.get(input.localZone) ?? 0;
   const upstreamMine = upstream.get(input.localZone) ?? 0;
-  if (upstreamMine >= localMine) return { mode: 'local-direct', reason: `upstream ${upstreamMine} ≥ local ${localMine}` };
+  if (upstreamMine >= localMine)
+    return { mode: 'local-direct', reason: `upstream ${upstreamMine} ≥ local ${localMine}` };
 
   const residualZones: string[] = [];
   const residualCumulative: number[] = [];

@@ -1,8 +1,7 @@
 /** Real gRPC echo backends on 127.0.0.1 standing for pods, counting the calls each one served. */
 import * as grpc from '@grpc/grpc-js';
+import type { EndpointHealth, ServicePortEndpoints } from '@skewless/control-plane';
 import { type EchoReply, type EchoRequest, echoGrpc } from '@skewless/shared';
-import type { ServicePortEndpoints } from '@skewless/control-plane';
-import type { EndpointHealth } from '@skewless/control-plane';
 
 export interface Backend {
   readonly pod: string;
@@ -34,7 +33,9 @@ export async function startBackend(pod: string, zone: string): Promise<Backend> 
     },
   });
   backend.port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) =>
+      error ? reject(error) : resolve(port),
+    ),
   );
   return backend;
 }
@@ -50,7 +51,10 @@ export const SERVICE = { namespace: 'default', service: 'backend', port: 'grpc' 
 export const SERVICE_NAME = 'default/backend:grpc';
 
 /** The control plane's model of our backends, as discovery would publish it. */
-export function serviceEndpoints(backends: readonly Backend[], health: Record<string, EndpointHealth> = {}): ServicePortEndpoints {
+export function serviceEndpoints(
+  backends: readonly Backend[],
+  health: Record<string, EndpointHealth> = {},
+): ServicePortEndpoints {
   return {
     key: SERVICE,
     name: SERVICE_NAME,

@@ -3,18 +3,21 @@
  * invalid targets, unknown strategies and other config mistakes, malformed assignments.
  */
 import * as grpc from '@grpc/grpc-js';
-import { type ClusterLoadAssignment__Output, echoGrpc, type ClusterLoadAssignment } from '@skewless/shared';
+import { type ClusterLoadAssignment, type ClusterLoadAssignment__Output, echoGrpc } from '@skewless/shared';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseClientConfig } from '../src/config-client.ts';
 import { parseAssignment } from '../src/eds-assignment.ts';
 import { ConfigError, debugSnapshot, register } from '../src/index.ts';
 import { type Backend, SERVICE_NAME, startBackend } from './backends.ts';
 import { silentLogger } from './control-plane-fixture.ts';
-import { drive } from './load-driver.ts';
 import { startFakeAdsServer } from './fake-ads-server.ts';
+import { drive } from './load-driver.ts';
 import { waitFor } from './wait-for.ts';
 
-function cla(endpoints: { address: string; port: number; zone?: string }[], name = SERVICE_NAME): ClusterLoadAssignment {
+function cla(
+  endpoints: { address: string; port: number; zone?: string }[],
+  name = SERVICE_NAME,
+): ClusterLoadAssignment {
   return {
     cluster_name: name,
     endpoints: [
@@ -55,7 +58,10 @@ describe('config errors', () => {
   });
 
   it('takes the control plane and zone from the environment, and requires a control plane', () => {
-    const config = parseClientConfig({}, { SKEWLESS_CONTROL_PLANE: 'cp.skewless:18000', SKEWLESS_ZONE: 'z1', POD_NAME: 'p', POD_NAMESPACE: 'ns' });
+    const config = parseClientConfig(
+      {},
+      { SKEWLESS_CONTROL_PLANE: 'cp.skewless:18000', SKEWLESS_ZONE: 'z1', POD_NAME: 'p', POD_NAMESPACE: 'ns' },
+    );
     expect(config.controlPlane).toBe('cp.skewless:18000');
     expect(config.zone).toBe('z1');
     expect(config.node.id).toBe('ns/p');
@@ -64,7 +70,11 @@ describe('config errors', () => {
 
   it('merges per-service overrides over defaults', () => {
     const config = parseClientConfig(
-      { controlPlane: '127.0.0.1:1', defaults: { strategy: 'round-robin' }, services: { 'a/b:c': { slowStart: { windowMs: 0 } } } },
+      {
+        controlPlane: '127.0.0.1:1',
+        defaults: { strategy: 'round-robin' },
+        services: { 'a/b:c': { slowStart: { windowMs: 0 } } },
+      },
       {},
     );
     expect(config.serviceOptions('a/b:c').strategy).toBe('round-robin');
@@ -82,11 +92,27 @@ describe('malformed assignments', () => {
           locality: { zone: 'a' },
           priority: 0,
           lb_endpoints: [
-            { endpoint: { address: { socket_address: { address: 'backend.local', port_value: 80 } } }, health_status: 'HEALTHY' },
-            { endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 0 } } }, health_status: 'HEALTHY' },
-            { endpoint: { address: { socket_address: { address: '10.0.0.2', port_value: 80 } } }, health_status: 'HEALTHY', load_balancing_weight: { value: 0 } },
-            { endpoint: { address: { socket_address: { address: '10.0.0.3', port_value: 80 } } }, health_status: 'HEALTHY' },
-            { endpoint: { address: { socket_address: { address: '10.0.0.3', port_value: 80 } } }, health_status: 'HEALTHY' },
+            {
+              endpoint: { address: { socket_address: { address: 'backend.local', port_value: 80 } } },
+              health_status: 'HEALTHY',
+            },
+            {
+              endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 0 } } },
+              health_status: 'HEALTHY',
+            },
+            {
+              endpoint: { address: { socket_address: { address: '10.0.0.2', port_value: 80 } } },
+              health_status: 'HEALTHY',
+              load_balancing_weight: { value: 0 },
+            },
+            {
+              endpoint: { address: { socket_address: { address: '10.0.0.3', port_value: 80 } } },
+              health_status: 'HEALTHY',
+            },
+            {
+              endpoint: { address: { socket_address: { address: '10.0.0.3', port_value: 80 } } },
+              health_status: 'HEALTHY',
+            },
             { endpoint: null, health_status: 'HEALTHY' },
           ],
         },
@@ -119,14 +145,16 @@ describe('bad input end to end', () => {
     expect(() => new Client('skewless:///backend', grpc.credentials.createInsecure())).toThrow(
       /invalid skewless target "skewless:\/\/\/backend": "backend" is not of the form <namespace>\/<service>:<port>/,
     );
-    expect(() => new Client('skewless:///default/Backend:grpc', grpc.credentials.createInsecure())).toThrow(/service "Backend" is not a DNS label/);
+    expect(() => new Client('skewless:///default/Backend:grpc', grpc.credentials.createInsecure())).toThrow(
+      /service "Backend" is not a DNS label/,
+    );
   });
 
   it('an unknown strategy in register() throws and keeps the previous config', async () => {
     const before = register({ controlPlane: '127.0.0.1:1' }, { logger: silentLogger });
-    expect(() => register({ controlPlane: '127.0.0.1:2', services: { [SERVICE_NAME]: { strategy: 'fastest' } } })).toThrow(
-      /services\.default\/backend:grpc\.strategy/,
-    );
+    expect(() =>
+      register({ controlPlane: '127.0.0.1:2', services: { [SERVICE_NAME]: { strategy: 'fastest' } } }),
+    ).toThrow(/services\.default\/backend:grpc\.strategy/);
     // A new register() without the error succeeds, and the failed one changed nothing in between.
     expect(before.config.controlPlane).toBe('127.0.0.1:1');
   });
@@ -149,13 +177,22 @@ describe('bad input end to end', () => {
     expect(ack?.version_info).toBe('v1');
     expect(ack?.error_detail).toBeNull();
 
-    ads.push('v2', 'n2', [cla([{ address: 'backend.local', port: 80 }, { address: '127.0.0.1', port: 0 }])]);
+    ads.push('v2', 'n2', [
+      cla([
+        { address: 'backend.local', port: 80 },
+        { address: '127.0.0.1', port: 0 },
+      ]),
+    ]);
     await waitFor('NACK of v2', () => ads.requests.some((r) => r.response_nonce === 'n2'));
     const nack = ads.requests.find((r) => r.response_nonce === 'n2');
     expect(nack?.version_info).toBe('v1');
     expect(nack?.error_detail?.code).toBe(grpc.status.INVALID_ARGUMENT);
-    expect(nack?.error_detail?.message).toContain('endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address: "backend.local" is not an IP literal');
-    expect(nack?.error_detail?.message).toContain('endpoints[0].lb_endpoints[1].endpoint.address.socket_address.port_value: 0 is not a port');
+    expect(nack?.error_detail?.message).toContain(
+      'endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address: "backend.local" is not an IP literal',
+    );
+    expect(nack?.error_detail?.message).toContain(
+      'endpoints[0].lb_endpoints[1].endpoint.address.socket_address.port_value: 0 is not a port',
+    );
 
     const result = await drive([client], { perClient: 200, concurrency: 4, maxMs: 20_000 });
     expect(result.failures).toEqual([]);

@@ -2,8 +2,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { createXdsServer, type XdsServer } from '@skewless/control-plane';
 import { createLogger, type EchoClient, echoGrpc } from '@skewless/shared';
-import { debugSnapshot, register, type Registration, ZONE_CHANNEL_OPTION } from '../src/index.ts';
 import type { ClientConfigInput } from '../src/config-client.ts';
+import { debugSnapshot, type Registration, register, ZONE_CHANNEL_OPTION } from '../src/index.ts';
 
 export const silentLogger = createLogger('test', process.env.SKEWLESS_LOG_LEVEL ?? 'silent');
 

@@ -11,8 +11,12 @@ import { type Backend, startBackend } from './backends.ts';
 import { silentLogger } from './control-plane-fixture.ts';
 import { drive } from './load-driver.ts';
 
-function fakeDns(records: { srv?: Record<string, { name: string; port: number }[]>; a?: Record<string, string[]> }): DnsLookup {
-  const missing = (name: string) => Promise.reject(Object.assign(new Error(`ENOTFOUND ${name}`), { code: 'ENOTFOUND' }));
+function fakeDns(records: {
+  srv?: Record<string, { name: string; port: number }[]>;
+  a?: Record<string, string[]>;
+}): DnsLookup {
+  const missing = (name: string) =>
+    Promise.reject(Object.assign(new Error(`ENOTFOUND ${name}`), { code: 'ENOTFOUND' }));
   return {
     resolveSrv: (name) => (records.srv?.[name] ? Promise.resolve(records.srv[name]) : missing(name)),
     resolve4: (name) => (records.a?.[name] ? Promise.resolve(records.a[name]) : missing(name)),
@@ -23,14 +27,29 @@ function fakeDns(records: { srv?: Record<string, { name: string; port: number }[
 describe('DNS fallback', () => {
   it('resolves a named port through SRV and a numeric port through A records', async () => {
     const dns = fakeDns({
-      srv: { '_grpc._tcp.backend.default.svc.cluster.local': [{ name: 'p1.backend.default.svc.cluster.local', port: 8080 }] },
-      a: { 'p1.backend.default.svc.cluster.local': ['10.0.0.7'], 'backend.default.svc.cluster.local': ['10.0.0.7', '10.0.0.8'] },
+      srv: {
+        '_grpc._tcp.backend.default.svc.cluster.local': [{ name: 'p1.backend.default.svc.cluster.local', port: 8080 }],
+      },
+      a: {
+        'p1.backend.default.svc.cluster.local': ['10.0.0.7'],
+        'backend.default.svc.cluster.local': ['10.0.0.7', '10.0.0.8'],
+      },
     });
-    const named = await resolveHeadlessService({ namespace: 'default', service: 'backend', port: 'grpc' }, 'cluster.local', dns);
+    const named = await resolveHeadlessService(
+      { namespace: 'default', service: 'backend', port: 'grpc' },
+      'cluster.local',
+      dns,
+    );
     expect(named.map((e) => e.key)).toEqual(['10.0.0.7:8080']);
-    const numbered = await resolveHeadlessService({ namespace: 'default', service: 'backend', port: '9000' }, 'cluster.local', dns);
+    const numbered = await resolveHeadlessService(
+      { namespace: 'default', service: 'backend', port: '9000' },
+      'cluster.local',
+      dns,
+    );
     expect(numbered.map((e) => e.key)).toEqual(['10.0.0.7:9000', '10.0.0.8:9000']);
-    await expect(resolveHeadlessService({ namespace: 'x', service: 'y', port: '1' }, 'cluster.local', dns)).rejects.toThrow(/no addresses/);
+    await expect(
+      resolveHeadlessService({ namespace: 'x', service: 'y', port: '1' }, 'cluster.local', dns),
+    ).rejects.toThrow(/no addresses/);
   });
 
   const closers: (() => unknown)[] = [];
@@ -46,11 +65,17 @@ describe('DNS fallback', () => {
     const deadPort = probe.port;
     await probe.close();
     const dns = fakeDns({
-      srv: { '_grpc._tcp.backend.default.svc.cluster.local': backends.map((b) => ({ name: 'loopback.test', port: b.port })) },
+      srv: {
+        '_grpc._tcp.backend.default.svc.cluster.local': backends.map((b) => ({ name: 'loopback.test', port: b.port })),
+      },
       a: { 'loopback.test': ['127.0.0.1'] },
     });
     const registration = register(
-      { controlPlane: `127.0.0.1:${deadPort}`, dnsFallback: { enabled: true, afterMs: 0 }, xds: { initialBackoffMs: 50, maxBackoffMs: 200 } },
+      {
+        controlPlane: `127.0.0.1:${deadPort}`,
+        dnsFallback: { enabled: true, afterMs: 0 },
+        xds: { initialBackoffMs: 50, maxBackoffMs: 200 },
+      },
       { logger: silentLogger, dns },
     );
     closers.push(() => registration.close());

@@ -4,15 +4,15 @@
  * baseline (each client pinned at connect time to one backend, as kube-proxy does) does not.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { XdsServer } from '@skewless/control-plane';
 import { echoGrpc } from '@skewless/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Registration } from '../src/index.ts';
 import { seededRandom } from '../src/random.ts';
 import { type Backend, maxOverMean, resetCounts, serviceEndpoints, startZonedBackends } from './backends.ts';
 import { allBalancersReady, registerClient, skewlessClients, startControlPlane } from './control-plane-fixture.ts';
 import { drive } from './load-driver.ts';
 import { waitFor } from './wait-for.ts';
-import type { XdsServer } from '@skewless/control-plane';
-import type { Registration } from '../src/index.ts';
 
 const CLIENT_ZONES = ['a', 'a', 'b', 'b', 'c', 'c'];
 const PER_CLIENT = 5_000;
@@ -63,7 +63,10 @@ describe('per-request distribution vs connection-level baseline', () => {
     console.log(
       [
         'per-backend calls   skewless (p2c)   pinned baseline',
-        ...backends.map((b, i) => `${b.pod.padEnd(18)}  ${String(oursCounts[i]).padStart(14)}   ${String(baselineCounts[i]).padStart(15)}`),
+        ...backends.map(
+          (b, i) =>
+            `${b.pod.padEnd(18)}  ${String(oursCounts[i]).padStart(14)}   ${String(baselineCounts[i]).padStart(15)}`,
+        ),
         `max/mean            ${oursRatio.toFixed(3).padStart(14)}   ${baselineRatio.toFixed(3).padStart(15)}`,
       ].join('\n'),
     );

@@ -7,7 +7,13 @@ import type { XdsServer } from '@skewless/control-plane';
 import { afterEach, describe, expect, it } from 'vitest';
 import { debugSnapshot, type Registration } from '../src/index.ts';
 import { type Backend, serviceEndpoints, startZonedBackends } from './backends.ts';
-import { allBalancersReady, balancerEndpointCounts, registerClient, skewlessClients, startControlPlane } from './control-plane-fixture.ts';
+import {
+  allBalancersReady,
+  balancerEndpointCounts,
+  registerClient,
+  skewlessClients,
+  startControlPlane,
+} from './control-plane-fixture.ts';
 import { drive } from './load-driver.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -71,7 +77,9 @@ describe('failover', () => {
     let callsWhenDrainingSeen = -1;
     let callsWhenRemoved = -1;
     const sawDraining = () =>
-      debugSnapshot().balancers.every((b) => b.endpoints.find((e) => e.address.endsWith(`:${victim.port}`))?.health === 'DRAINING');
+      debugSnapshot().balancers.every(
+        (b) => b.endpoints.find((e) => e.address.endsWith(`:${victim.port}`))?.health === 'DRAINING',
+      );
     const result = await drive(clients, {
       perClient: 3_000,
       concurrency: 8,

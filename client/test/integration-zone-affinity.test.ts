@@ -8,7 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debugSnapshot, type Registration } from '../src/index.ts';
 import { computeZoneRouting, expectedZoneShares } from '../src/zone-routing.ts';
 import { type Backend, maxOverMean, resetCounts, serviceEndpoints, startZonedBackends } from './backends.ts';
-import { allBalancersReady, balancerEndpointCounts, registerClient, skewlessClients, startControlPlane } from './control-plane-fixture.ts';
+import {
+  allBalancersReady,
+  balancerEndpointCounts,
+  registerClient,
+  skewlessClients,
+  startControlPlane,
+} from './control-plane-fixture.ts';
 import { drive, type LoadResult } from './load-driver.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -62,8 +68,16 @@ describe('zone affinity', () => {
     const formula = expectedZoneShares(
       computeZoneRouting({
         localZone: 'a',
-        clientShares: new Map([['a', 1], ['b', 1], ['c', 1]]),
-        upstreamHealthy: new Map([['a', 1], ['b', 3], ['c', 3]]),
+        clientShares: new Map([
+          ['a', 1],
+          ['b', 1],
+          ['c', 1],
+        ]),
+        upstreamHealthy: new Map([
+          ['a', 1],
+          ['b', 3],
+          ['c', 3],
+        ]),
         minClusterSize: 6,
       }),
       'a',

@@ -47,7 +47,8 @@ export async function drive(clients: readonly EchoClient[], options: LoadOptions
     while (quota.left > 0 && Date.now() < stopAt) {
       quota.left -= 1;
       result.sent += 1;
-      if (options.midRun && !midRunDone && result.sent >= options.midRun.afterCalls) midRunDone = Promise.resolve(options.midRun.action());
+      if (options.midRun && !midRunDone && result.sent >= options.midRun.afterCalls)
+        midRunDone = Promise.resolve(options.midRun.action());
       try {
         const reply = await call(client);
         result.ok += 1;

@@ -1,7 +1,7 @@
 /** Slow start ramps and outlier ejection limits, on a fake clock. */
 import { describe, expect, it } from 'vitest';
 import { EndpointStats } from '../src/endpoint-stats.ts';
-import { OutlierDetector, type OutlierDetectionConfig } from '../src/outlier-detector.ts';
+import { type OutlierDetectionConfig, OutlierDetector } from '../src/outlier-detector.ts';
 import { PickPlan } from '../src/pick-plan.ts';
 import { fakeClock, seededRandom } from '../src/random.ts';
 import { slowStartFactor } from '../src/slow-start.ts';

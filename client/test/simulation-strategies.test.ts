@@ -3,17 +3,22 @@
  * against the expected share.
  */
 import { describe, expect, it } from 'vitest';
+import { inFlightLoad } from '../src/load-in-flight.ts';
 import { PickPlan, type PlanEndpoint } from '../src/pick-plan.ts';
 import { fakeClock, seededRandom } from '../src/random.ts';
 import { STRATEGY_NAMES, type StrategyName } from '../src/strategy.ts';
 import { strategyFactory } from '../src/strategy-catalog.ts';
 import { P2cStrategy } from '../src/strategy-p2c.ts';
-import { inFlightLoad } from '../src/load-in-flight.ts';
 import { countPicks, equalEndpoints, fakeEndpoints, shares } from './fake-endpoints.ts';
 
 const PICKS = 100_000;
 
-function plan(endpoints: PlanEndpoint[], strategy: StrategyName, seed = 1, sampling: 'distinct' | 'independent' = 'distinct') {
+function plan(
+  endpoints: PlanEndpoint[],
+  strategy: StrategyName,
+  seed = 1,
+  sampling: 'distinct' | 'independent' = 'distinct',
+) {
   const clock = fakeClock();
   return new PickPlan(endpoints, {
     strategy: strategyFactory(strategy, { p2cSampling: sampling }),
@@ -38,7 +43,14 @@ describe('strategies over equal endpoints', () => {
   it('round robin, weighted round robin and idle P2C are exact to within a few picks per endpoint', () => {
     // P2C breaks load ties toward the endpoint it chose less often (two-choice balls-into-bins).
     for (const name of ['round-robin', 'weighted-round-robin', 'p2c'] as const) {
-      const counts = countPicks(7, 7000, ((p) => () => p.pick())(plan(equalEndpoints(7), name, 3)));
+      const counts = countPicks(
+        7,
+        7000,
+        (
+          (p) => () =>
+            p.pick()
+        )(plan(equalEndpoints(7), name, 3)),
+      );
       for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThanOrEqual(name === 'p2c' ? 3 : 1);
     }
   });
@@ -70,7 +82,9 @@ describe('strategies over equal endpoints', () => {
     };
     const p2c = spread('p2c');
     const random = spread('random');
-    console.log(`mean max-min in-flight over 9 endpoints, 64 in flight: p2c ${p2c.toFixed(2)}, random ${random.toFixed(2)}`);
+    console.log(
+      `mean max-min in-flight over 9 endpoints, 64 in flight: p2c ${p2c.toFixed(2)}, random ${random.toFixed(2)}`,
+    );
     expect(p2c).toBeLessThan(4);
     expect(random).toBeGreaterThan(2 * p2c);
   });
@@ -80,8 +94,19 @@ describe('weighted strategies follow weights', () => {
   for (const name of ['random', 'weighted-round-robin'] as const) {
     it(`${name}: weights 1:2:3:4 give shares 10/20/30/40 %`, () => {
       const endpoints = fakeEndpoints([1, 2, 3, 4].map((weight) => ({ weight })));
-      const s = shares(countPicks(4, PICKS, ((p) => () => p.pick())(plan(endpoints, name, 5))));
-      s.forEach((share, i) => expect(Math.abs(share - (i + 1) / 10)).toBeLessThan(0.01));
+      const s = shares(
+        countPicks(
+          4,
+          PICKS,
+          (
+            (p) => () =>
+              p.pick()
+          )(plan(endpoints, name, 5)),
+        ),
+      );
+      s.forEach((share, i) => {
+        expect(Math.abs(share - (i + 1) / 10)).toBeLessThan(0.01);
+      });
     });
   }
 });
@@ -90,7 +115,16 @@ describe('P2C with one busy endpoint (Envoy shapes)', () => {
   it('independent sampling: 1 busy of 3 gets 1/9, the others 4/9 each (44.45/44.45/11.1)', () => {
     const endpoints = equalEndpoints(3);
     (endpoints[2] as PlanEndpoint).stats.inFlight = 1;
-    const s = shares(countPicks(3, PICKS, ((p) => () => p.pick())(plan(endpoints, 'p2c', 11, 'independent'))));
+    const s = shares(
+      countPicks(
+        3,
+        PICKS,
+        (
+          (p) => () =>
+            p.pick()
+        )(plan(endpoints, 'p2c', 11, 'independent')),
+      ),
+    );
     expect(Math.abs((s[0] as number) - 4 / 9)).toBeLessThan(0.01);
     expect(Math.abs((s[1] as number) - 4 / 9)).toBeLessThan(0.01);
     expect(Math.abs((s[2] as number) - 1 / 9)).toBeLessThan(0.01);
@@ -99,7 +133,16 @@ describe('P2C with one busy endpoint (Envoy shapes)', () => {
   it('independent sampling: 1 busy of 2 gets 25%, the other 75%', () => {
     const endpoints = equalEndpoints(2);
     (endpoints[1] as PlanEndpoint).stats.inFlight = 1;
-    const s = shares(countPicks(2, PICKS, ((p) => () => p.pick())(plan(endpoints, 'p2c', 12, 'independent'))));
+    const s = shares(
+      countPicks(
+        2,
+        PICKS,
+        (
+          (p) => () =>
+            p.pick()
+        )(plan(endpoints, 'p2c', 12, 'independent')),
+      ),
+    );
     expect(Math.abs((s[0] as number) - 0.75)).toBeLessThan(0.01);
     expect(Math.abs((s[1] as number) - 0.25)).toBeLessThan(0.01);
   });
@@ -107,7 +150,16 @@ describe('P2C with one busy endpoint (Envoy shapes)', () => {
   it('distinct sampling (default): the busy endpoint is never chosen while it is strictly busier', () => {
     const endpoints = equalEndpoints(3);
     (endpoints[2] as PlanEndpoint).stats.inFlight = 1;
-    const s = shares(countPicks(3, PICKS, ((p) => () => p.pick())(plan(endpoints, 'p2c', 13))));
+    const s = shares(
+      countPicks(
+        3,
+        PICKS,
+        (
+          (p) => () =>
+            p.pick()
+        )(plan(endpoints, 'p2c', 13)),
+      ),
+    );
     expect(s[2]).toBe(0);
     expect(Math.abs((s[0] as number) - 0.5)).toBeLessThan(0.01);
   });

@@ -8,11 +8,20 @@ import { countPicks, fakeEndpoints, zonedEndpoints } from './fake-endpoints.ts';
 
 const PICKS = 100_000;
 
-function zonePlan(endpoints: PlanEndpoint[], clientShares: Record<string, number>, options: { forceLocalMinSize?: number } = {}) {
+function zonePlan(
+  endpoints: PlanEndpoint[],
+  clientShares: Record<string, number>,
+  options: { forceLocalMinSize?: number } = {},
+) {
   return new PickPlan(endpoints, {
     strategy: strategyFactory('p2c', { p2cSampling: 'distinct' }),
     panicThresholdPercent: 50,
-    zoneAffinity: { localZone: 'a', clientShares: new Map(Object.entries(clientShares)), minClusterSize: 6, ...options },
+    zoneAffinity: {
+      localZone: 'a',
+      clientShares: new Map(Object.entries(clientShares)),
+      minClusterSize: 6,
+      ...options,
+    },
     random: seededRandom(17),
     now: fakeClock().now,
   });
@@ -21,7 +30,9 @@ function zonePlan(endpoints: PlanEndpoint[], clientShares: Record<string, number
 function zoneShares(endpoints: PlanEndpoint[], plan: PickPlan): Map<string, number> {
   const counts = countPicks(endpoints.length, PICKS, () => plan.pick());
   const out = new Map<string, number>();
-  endpoints.forEach((e, i) => out.set(e.zone, (out.get(e.zone) ?? 0) + (counts[i] as number) / PICKS));
+  endpoints.forEach((e, i) => {
+    out.set(e.zone, (out.get(e.zone) ?? 0) + (counts[i] as number) / PICKS);
+  });
   return out;
 }
 
@@ -29,12 +40,25 @@ describe("Envoy's zone-aware routing formula", () => {
   it('local {1,1,1} vs upstream {2,5,5}: keeps 49.98% local, spills 25.01% to each other zone', () => {
     const routing = computeZoneRouting({
       localZone: 'a',
-      clientShares: new Map([['a', 1], ['b', 1], ['c', 1]]),
-      upstreamHealthy: new Map([['a', 2], ['b', 5], ['c', 5]]),
+      clientShares: new Map([
+        ['a', 1],
+        ['b', 1],
+        ['c', 1],
+      ]),
+      upstreamHealthy: new Map([
+        ['a', 2],
+        ['b', 5],
+        ['c', 5],
+      ]),
       minClusterSize: 6,
     });
     // Envoy's integer arithmetic: upstream 1666/4166/4166, local 3333 each.
-    expect(routing).toEqual({ mode: 'local-residual', localPercentToRoute: 4998, residualZones: ['b', 'c'], residualCumulative: [833, 1666] });
+    expect(routing).toEqual({
+      mode: 'local-residual',
+      localPercentToRoute: 4998,
+      residualZones: ['b', 'c'],
+      residualCumulative: [833, 1666],
+    });
     const endpoints = zonedEndpoints({ a: 2, b: 5, c: 5 });
     const measured = zoneShares(endpoints, zonePlan(endpoints, { a: 1, b: 1, c: 1 }));
     const expected = expectedZoneShares(routing, 'a');
@@ -48,7 +72,11 @@ describe("Envoy's zone-aware routing formula", () => {
   it("local 40/40/20 vs upstream 25/50/25 (Envoy's source example): 62.5% local, residual 2:1", () => {
     const endpoints = zonedEndpoints({ a: 2, b: 4, c: 2 });
     const plan = zonePlan(endpoints, { a: 4, b: 4, c: 2 });
-    expect(plan.routing).toMatchObject({ mode: 'local-residual', localPercentToRoute: 6250, residualCumulative: [1000, 1500] });
+    expect(plan.routing).toMatchObject({
+      mode: 'local-residual',
+      localPercentToRoute: 6250,
+      residualCumulative: [1000, 1500],
+    });
     const measured = zoneShares(endpoints, plan);
     expect(Math.abs((measured.get('a') ?? 0) - 0.625)).toBeLessThan(0.01);
     expect(Math.abs((measured.get('b') ?? 0) - 0.25)).toBeLessThan(0.01);
@@ -83,7 +111,10 @@ describe("Envoy's zone-aware routing formula", () => {
       ...Array.from({ length: 5 }, () => ({ zone: 'c' })),
     ]);
     // Healthy and ready: a 3, b 5, c 5 → upstream a = 2307 < local 3333.
-    expect(zonePlan(endpoints, { a: 1, b: 1, c: 1 }).routing).toMatchObject({ mode: 'local-residual', localPercentToRoute: 6921 });
+    expect(zonePlan(endpoints, { a: 1, b: 1, c: 1 }).routing).toMatchObject({
+      mode: 'local-residual',
+      localPercentToRoute: 6921,
+    });
   });
 });
 
