@@ -50,7 +50,7 @@ export const serviceOptionsSchema = z.strictObject({
         .strictObject({
           thresholdPercent: z.number().min(0).max(100).default(85),
           minimumHosts: z.number().int().min(1).default(5),
-          requestVolume: z.number().int().min(1).default(50),
+          requestVolume: z.number().int().min(1).default(100),
         })
         .nullable()
         .prefault({}),
