@@ -9,6 +9,10 @@
  * - A request with a stale nonce is ignored (the client will re-request with the latest one).
  * - After a CDS (LDS) response, the next EDS (RDS) request is always answered, even if nothing
  *   changed: Envoy re-requests EDS for warming clusters and waits for an answer.
+ * - LDS and CDS responses always carry the full set (the client deletes what is missing); an EDS
+ *   or RDS push carries only the resources whose version changed, which the spec allows for these
+ *   types and which keeps a rollout of one service from re-sending every other service a client
+ *   watches. A forced answer (first request, new names, EDS after CDS) carries everything.
  */
 import {
   type DiscoveryRequest__Output,
@@ -29,8 +33,8 @@ interface TypeState {
   nonce: string;
   /** version_info of the last response. */
   version: string;
-  /** `name@version,...` of the last response; undefined before the first. */
-  sentKey: string | undefined;
+  /** name → version of every resource the client was last sent; undefined before the first response. */
+  sent: Map<string, string> | undefined;
   /** A response is out and the client has neither ACKed nor NACKed it. */
   awaiting: boolean;
   /** Answer the next request even if nothing changed (EDS after CDS, RDS after LDS). */
@@ -100,7 +104,7 @@ export class SotwStream {
     for (const [typeUrl, state] of this.types) {
       const affected = isAffected(state.subscription, change.changed.get(typeUrl));
       // A request that arrived before the cache was ready is still owed its first response.
-      if (!affected && state.sentKey !== undefined) continue;
+      if (!affected && state.sent !== undefined) continue;
       if (affected) state.pendingSinceMs ??= change.acceptedAtMs;
       this.respond(typeUrl, state, false);
     }
@@ -111,7 +115,7 @@ export class SotwStream {
       subscription: { wildcard: false, names: new Set() },
       nonce: '',
       version: '',
-      sentKey: undefined,
+      sent: undefined,
       awaiting: false,
       answerNext: false,
       pendingSinceMs: undefined,
@@ -137,30 +141,38 @@ export class SotwStream {
     return true;
   }
 
-  /** Sends the current resources if they differ from the last response, or if `force`. */
+  /** Sends the current resources if they differ from what the client has, or all of them if `force`. */
   private respond(typeUrl: TypeUrl, state: TypeState, force: boolean): void {
     const { cache } = this.deps;
     if (!cache.ready() || state.awaiting) return;
     const resources = resolve(cache, typeUrl, state.subscription, this.client?.variant ?? {});
-    const key = resources.map((r) => `${r.name}@${r.version}`).join(',');
-    if (!force && state.sentKey !== undefined && key === state.sentKey) {
+    const sent = state.sent;
+    const changed = sent === undefined ? resources : resources.filter((r) => sent.get(r.name) !== r.version);
+    const fullSetType = isWildcardType(typeUrl);
+    // For LDS/CDS a resource that left the set is itself a change: the full set tells the client to drop it.
+    const current = new Set(resources.map((r) => r.name));
+    const removed = fullSetType && sent !== undefined && [...sent.keys()].some((name) => !current.has(name));
+    if (!force && sent !== undefined && changed.length === 0 && !removed) {
       state.pendingSinceMs = undefined;
       return;
     }
+    const toSend = force || fullSetType ? resources : changed;
     const nonce = String(++this.nonceCounter);
     const version = cache.typeVersion(typeUrl);
-    this.transport.send({ version_info: version, resources: resources.map((r) => r.any), type_url: typeUrl, nonce });
+    this.transport.send({ version_info: version, resources: toSend.map((r) => r.any), type_url: typeUrl, nonce });
     const latencyMs = state.pendingSinceMs === undefined ? undefined : this.deps.now() - state.pendingSinceMs;
     this.deps.metrics.pushed(TYPE_SHORT_NAME[typeUrl], latencyMs);
+    const nextSent = fullSetType || sent === undefined ? new Map<string, string>() : sent;
+    for (const r of toSend) nextSent.set(r.name, r.version);
     Object.assign(state, {
       nonce,
       version,
-      sentKey: key,
+      sent: nextSent,
       awaiting: true,
       answerNext: false,
       pendingSinceMs: undefined,
     });
-    this.logger.debug({ type: TYPE_SHORT_NAME[typeUrl], version, nonce, resources: resources.length }, 'sent');
+    this.logger.debug({ type: TYPE_SHORT_NAME[typeUrl], version, nonce, resources: toSend.length }, 'sent');
     const dependent = dependentType(typeUrl);
     const dependentState = dependent && this.types.get(dependent);
     if (dependentState) dependentState.answerNext = true;

@@ -114,6 +114,29 @@ describe('ADS server, state of the world', () => {
     expect(addresses(await onB.next('push of B'))).toEqual(['10.0.0.6']);
   });
 
+  it('pushes only the changed EDS resources to a client watching several, and all of them when it subscribes anew', async () => {
+    const client = sotw('grpc-many');
+    client.send({ type_url: TYPE_URL.clusterLoadAssignment, resource_names: [A, B] });
+    const initial = await client.next('EDS');
+    expect(names(initial, TYPE_URL.clusterLoadAssignment)).toEqual([A, B]);
+    client.ack(initial, [A, B]);
+
+    xds.cache.replaceAll([service(A, ['10.0.0.1']), service(B, ['10.0.0.9'])]);
+    const push = await client.next('EDS push');
+    expect(names(push, TYPE_URL.clusterLoadAssignment)).toEqual([B]);
+    expect(addresses(push)).toEqual(['10.0.0.9']);
+
+    // A changed subscription is answered with everything it names, changed or not.
+    client.send({
+      type_url: TYPE_URL.clusterLoadAssignment,
+      resource_names: [A, B, C],
+      version_info: push.version_info,
+      response_nonce: push.nonce,
+    });
+    const resubscribed = await client.next('EDS after subscribing to one more');
+    expect(names(resubscribed, TYPE_URL.clusterLoadAssignment)).toEqual([A, B]);
+  });
+
   it('sends the full set for wildcard CDS, so a removed cluster disappears', async () => {
     const client = sotw('envoy-1');
     client.send({ type_url: TYPE_URL.cluster, resource_names: [] });
