@@ -43,6 +43,11 @@ export const configSchema = z.strictObject({
   httpAddress: hostPort.default('0.0.0.0:9090'),
   /** Changes within this window become one push (a rollout is not a push storm). */
   batchWindowMs: z.number().int().min(0).max(1000).default(20),
+  /** Kubernetes cluster domain, for the proxyless Listener aliases `<svc>.<ns>.svc.<clusterDomain>:<port>`. */
+  clusterDomain: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'not a DNS domain')
+    .default('cluster.local'),
   /** Serve every client per-client EDS (own zone at priority 0) unless its node metadata says otherwise. */
   zoneAffinityByDefault: z.boolean().default(false),
   /** Envoy ingress: the listener and routes served over LDS/RDS/CDS/EDS; unset serves no ingress listener. */
@@ -101,6 +106,7 @@ export const ENV_KEYS: Record<string, { key: keyof ControlPlaneConfig; parse: (v
   SKEWLESS_BATCH_WINDOW_MS: { key: 'batchWindowMs', parse: Number },
   SKEWLESS_ZONE_AFFINITY_BY_DEFAULT: { key: 'zoneAffinityByDefault', parse: (v) => v === 'true' },
   SKEWLESS_LOG_LEVEL: { key: 'logLevel', parse: (v) => v },
+  SKEWLESS_CLUSTER_DOMAIN: { key: 'clusterDomain', parse: (v) => v },
 };
 
 export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {

@@ -42,6 +42,7 @@ export async function startControlPlane(
     ingress: config.ingress,
     metrics: registry,
     zoneAffinityByDefault: config.zoneAffinityByDefault,
+    clusterDomain: config.clusterDomain,
   });
   const discovery = new KubeDiscovery({
     kubeConfig: loadKubeConfig(config.kubeconfig),

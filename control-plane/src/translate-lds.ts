@@ -1,7 +1,8 @@
 /**
- * Service port → the Listener a proxyless gRPC client asks for: `xds:///<ns>/<svc>:<port>` makes
- * grpc-js-xds request the Listener named exactly `<ns>/<svc>:<port>`. An api_listener with an
- * inline route table sends every call to the Cluster of the same name (no RDS round trip).
+ * Service port → the Listener a proxyless gRPC client asks for: `xds:///<host>` makes grpc-js-xds
+ * request the Listener named exactly `<host>`, which is the service key or its DNS-style alias
+ * (see shared/service-name.ts). An api_listener with an inline route table sends every call to
+ * the Cluster named by the service key (no RDS round trip).
  */
 import { type Listener, packAny } from '@skewless/shared';
 
@@ -10,7 +11,7 @@ export function routerFilter() {
   return { name: 'envoy.filters.http.router', typed_config: packAny('router', {}) };
 }
 
-export function toApiListener(serviceName: string): Listener {
+export function toApiListener(serviceName: string, listenerName = serviceName): Listener {
   const hcm = {
     route_config: {
       name: serviceName,
@@ -20,5 +21,5 @@ export function toApiListener(serviceName: string): Listener {
     },
     http_filters: [routerFilter()],
   };
-  return { name: serviceName, api_listener: { api_listener: packAny('httpConnectionManager', hcm) } };
+  return { name: listenerName, api_listener: { api_listener: packAny('httpConnectionManager', hcm) } };
 }

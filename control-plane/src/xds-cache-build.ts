@@ -4,7 +4,7 @@
  * did not change since the last build are not translated again (a rollout touches a few services
  * out of thousands; translating and encoding all of them on every change would dominate a push).
  */
-import { TYPE_URL, type TypeUrl } from '@skewless/shared';
+import { DEFAULT_CLUSTER_DOMAIN, dnsListenerName, TYPE_URL, type TypeUrl } from '@skewless/shared';
 import type { ServicePortEndpoints } from './model.ts';
 import { toCluster } from './translate-cds.ts';
 import { toClusterLoadAssignment } from './translate-cla.ts';
@@ -29,6 +29,7 @@ export function buildDesiredState(
   services: readonly ServicePortEndpoints[],
   ingress: IngressConfig | undefined,
   unchanged: (service: ServicePortEndpoints) => boolean = () => false,
+  clusterDomain = DEFAULT_CLUSTER_DOMAIN,
 ): DesiredState {
   const listeners = new Map<string, DesiredResource>();
   const routes = new Map<string, DesiredResource>();
@@ -37,6 +38,8 @@ export function buildDesiredState(
   for (const service of services) {
     const same = unchanged(service);
     listeners.set(service.name, { message: same ? undefined : toApiListener(service.name), wildcard: false });
+    const alias = dnsListenerName(service.key, service.servicePort, clusterDomain);
+    listeners.set(alias, { message: same ? undefined : toApiListener(service.name, alias), wildcard: false });
     clusters.set(service.name, { message: same ? undefined : toCluster(service), wildcard: true });
     const assignment = same ? undefined : toClusterLoadAssignment(service);
     assignments.set(service.name, { message: assignment, wildcard: true, service });

@@ -79,6 +79,8 @@ export interface XdsCacheOptions {
   /** Makes versions unique per instance; default: start time and random bytes. */
   readonly versionPrefix?: string;
   readonly scheduler?: CacheScheduler;
+  /** Suffix of the DNS-style Listener aliases for proxyless gRPC (default `cluster.local`). */
+  readonly clusterDomain?: string;
 }
 
 interface Entry extends CachedResource {
@@ -95,6 +97,7 @@ export class XdsCache implements EndpointSink, XdsCacheView {
   private readonly logger: Logger;
   private readonly batchWindowMs: number;
   private readonly ingress: IngressConfig | undefined;
+  private readonly clusterDomain: string | undefined;
   private readonly metrics: XdsMetrics | undefined;
   private readonly prefix: string;
   private readonly scheduler: CacheScheduler;
@@ -116,6 +119,7 @@ export class XdsCache implements EndpointSink, XdsCacheView {
     this.logger = opts.logger;
     this.batchWindowMs = opts.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS;
     this.ingress = opts.ingress;
+    this.clusterDomain = opts.clusterDomain;
     this.metrics = opts.metrics;
     this.prefix = opts.versionPrefix ?? `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
     this.scheduler = opts.scheduler ?? realScheduler;
@@ -189,7 +193,12 @@ export class XdsCache implements EndpointSink, XdsCacheView {
     if (!this.services) return;
 
     const previous = this.built;
-    const desired = buildDesiredState(this.services, this.ingress, (s) => sameServiceInput(previous.get(s.name), s));
+    const desired = buildDesiredState(
+      this.services,
+      this.ingress,
+      (s) => sameServiceInput(previous.get(s.name), s),
+      this.clusterDomain,
+    );
     this.built = new Map(this.services.map((s) => [s.name, s]));
     const version = `${this.prefix}-${this.counter + 1}`;
     const changed = new Map<TypeUrl, Set<string>>();

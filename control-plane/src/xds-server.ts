@@ -31,6 +31,8 @@ export interface XdsServerOptions {
   readonly versionPrefix?: string;
   /** Serve every client its own zone at priority 0 unless its node metadata opts out. */
   readonly zoneAffinityByDefault?: boolean;
+  /** Suffix of the proxyless Listener aliases `<svc>.<ns>.svc.<clusterDomain>:<port>` (default `cluster.local`). */
+  readonly clusterDomain?: string;
 }
 
 export interface AdsServer {
@@ -61,6 +63,7 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
     ingress: opts.ingress,
     metrics,
     versionPrefix: opts.versionPrefix,
+    clusterDomain: opts.clusterDomain,
   });
   const ads = serveAds(cache, {
     logger: opts.logger,

@@ -133,9 +133,14 @@ describe('XdsCache', () => {
     cache.replaceAll([service('default/a:grpc', ['10.0.0.1'])]);
     scheduler.advance(WINDOW_MS);
     for (const typeUrl of [TYPE_URL.listener, TYPE_URL.cluster, TYPE_URL.clusterLoadAssignment]) {
-      expect(changes[1]?.changed.get(typeUrl)).toEqual(new Set(['default/b:grpc']));
       expect(cache.get(typeUrl, 'default/b:grpc')).toBeUndefined();
     }
+    expect(changes[1]?.changed.get(TYPE_URL.cluster)).toEqual(new Set(['default/b:grpc']));
+    expect(changes[1]?.changed.get(TYPE_URL.clusterLoadAssignment)).toEqual(new Set(['default/b:grpc']));
+    // The proxyless Listener goes with both its names: the service key and the DNS-style alias.
+    const alias = 'b.default.svc.cluster.local:8080';
+    expect(changes[1]?.changed.get(TYPE_URL.listener)).toEqual(new Set(['default/b:grpc', alias]));
+    expect(cache.get(TYPE_URL.listener, alias)).toBeUndefined();
     expect(cache.wildcardNames(TYPE_URL.cluster)).toEqual(['default/a:grpc']);
   });
 

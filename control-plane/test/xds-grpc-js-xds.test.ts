@@ -1,11 +1,11 @@
 /**
  * Our control plane against a real proxyless xDS client: @grpc/grpc-js-xds resolving
- * `xds:///default/echo:grpc` through LDS → CDS → EDS from our server, calling real grpc-js
+ * `xds:///echo.default.svc.cluster.local:50051` (the Listener alias of `default/echo:grpc`) through LDS → CDS → EDS from our server, calling real grpc-js
  * backends on 127.0.0.1. grpc-js-xds reads its bootstrap once per process, so this file owns it.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
-import { createLogger, type EchoClient, echoGrpc, formatServiceKey } from '@skewless/shared';
+import { createLogger, dnsListenerName, type EchoClient, echoGrpc, formatServiceKey } from '@skewless/shared';
 import { type StartedEchoServer, startEchoServer } from '@skewless/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EndpointRecord, ServicePortEndpoints } from '../src/model.ts';
@@ -77,11 +77,9 @@ describe('grpc-js-xds against our control plane', () => {
       },
     });
     grpcXds.register();
-    // The target host `default/echo:grpc` would become the HTTP/2 :authority, and servers reset a
-    // stream whose authority contains '/' (PROTOCOL_ERROR): name a valid authority explicitly.
-    client = new (echoGrpc().Client)(`xds:///${NAME}`, grpc.credentials.createInsecure(), {
-      'grpc.default_authority': 'echo.default.svc',
-    });
+    // The DNS-style alias, as Istio names Listeners: it is also a valid HTTP/2 :authority, so no
+    // channel option is needed (the service key `default/echo:grpc` contains a '/', which is not).
+    client = new (echoGrpc().Client)(`xds:///${dnsListenerName(KEY, 50051)}`, grpc.credentials.createInsecure());
   });
 
   afterAll(async () => {

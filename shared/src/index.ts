@@ -1,7 +1,24 @@
 export { Backoff, type BackoffOptions } from './backoff.ts';
+export {
+  ECHO_PROTO_FILE,
+  ECHO_SERVICE_NAME,
+  type EchoClient,
+  type EchoClientConstructor,
+  type EchoReply,
+  type EchoRequest,
+  echoGrpc,
+  type StreamEchoRequest,
+} from './echo-proto.ts';
 export { type EndpointMetadata, FILTER_METADATA_KEY, POD_ANNOTATION } from './endpoint-metadata.ts';
 export { createLogger, type Logger } from './logger.ts';
-export { formatServiceKey, type ParseResult, parseServiceKey, type ServiceKey } from './service-name.ts';
+export {
+  DEFAULT_CLUSTER_DOMAIN,
+  dnsListenerName,
+  formatServiceKey,
+  type ParseResult,
+  parseServiceKey,
+  type ServiceKey,
+} from './service-name.ts';
 export { isKnownTypeUrl, TYPE_SHORT_NAME, TYPE_URL, type TypeUrl } from './type-urls.ts';
 export {
   adsGrpc,

@@ -4,7 +4,11 @@
  * A service port is written `<namespace>/<service>:<port>`, where `<port>` is the Service port's
  * name, or its number when the port is unnamed. That exact string is the Cluster name, the EDS
  * service name (ClusterLoadAssignment.cluster_name) and the gRPC proxyless Listener name, so
- * `xds:///default/backend:grpc` and `skewless:///default/backend:grpc` name the same thing.
+ * `skewless:///default/backend:grpc` subscribes to exactly that resource.
+ *
+ * Proxyless gRPC clients (`xds:///`) put the target host into the HTTP/2 `:authority`, where a
+ * `/` is invalid, so their Listener also has a DNS-style alias, as Istio names them:
+ * `<service>.<namespace>.svc.<clusterDomain>:<servicePort>` (`xds:///backend.default.svc.cluster.local:50051`).
  */
 export interface ServiceKey {
   readonly namespace: string;
@@ -19,6 +23,13 @@ const PORT_NAME = /^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/;
 
 export function formatServiceKey(key: ServiceKey): string {
   return `${key.namespace}/${key.service}:${key.port}`;
+}
+
+export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
+
+/** The DNS-style Listener alias a proxyless gRPC client dials, e.g. `backend.default.svc.cluster.local:50051`. */
+export function dnsListenerName(key: ServiceKey, servicePort: number, clusterDomain = DEFAULT_CLUSTER_DOMAIN): string {
+  return `${key.service}.${key.namespace}.svc.${clusterDomain}:${servicePort}`;
 }
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
