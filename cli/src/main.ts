@@ -4,11 +4,13 @@
  */
 import { Command } from 'commander';
 import { controlPlaneCommand } from './commands/control-plane.ts';
+import { e2eCommand } from './commands/e2e.ts';
 
 const program = new Command()
   .name('skewless')
   .description('Per-request, zone-aware load balancing for gRPC on Kubernetes — control plane, client and testbed')
   .showHelpAfterError()
-  .addCommand(controlPlaneCommand());
+  .addCommand(controlPlaneCommand())
+  .addCommand(e2eCommand());
 
 await program.parseAsync(process.argv);
