@@ -31,7 +31,10 @@ export interface EchoClient extends grpc.Client {
     options: grpc.CallOptions,
     callback: (error: grpc.ServiceError | null, reply?: EchoReply) => void,
   ): grpc.ClientUnaryCall;
-  Echo(request: EchoRequest, callback: (error: grpc.ServiceError | null, reply?: EchoReply) => void): grpc.ClientUnaryCall;
+  Echo(
+    request: EchoRequest,
+    callback: (error: grpc.ServiceError | null, reply?: EchoReply) => void,
+  ): grpc.ClientUnaryCall;
   StreamEcho(request: StreamEchoRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<EchoReply>;
 }
 
