@@ -43,7 +43,7 @@ try {
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 console.log('per-pick cost, median of 15 runs × 200k picks (9 endpoints unless noted):');
 for (const [name, ns] of Object.entries(pick)) console.log(`  ${name.padEnd(20)} ${ns.toFixed(1).padStart(8)} ns`);
-console.log('unary throughput, one channel, 64 concurrent calls, 3 backends in another process (median of 7 rounds):');
+console.log('unary throughput, one channel, 64 concurrent calls, 3 backends in another process (median of 9 rounds; each policy goes first in 3):');
 for (const [name, r] of Object.entries(throughput)) {
   console.log(
     `  ${name.padEnd(20)} ${r.rps.toFixed(0).padStart(8)} calls/s  ${r.cpuUsPerCall.toFixed(1).padStart(7)} µs client CPU per call`,
