@@ -55,7 +55,7 @@ module.exports = {
       severity: 'error',
       from: { pathNot: '^shared/' },
       to: { path: '^shared/src/generated/' },
-      },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

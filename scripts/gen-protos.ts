@@ -11,7 +11,10 @@ import { PROTO_FILES, PROTO_INCLUDE_DIRS } from '../shared/src/xds-protos.ts';
 const require = createRequire(import.meta.url);
 const root = path.resolve(import.meta.dirname, '..');
 const out = path.join(root, 'shared/src/generated');
-const generator = path.join(path.dirname(require.resolve('@grpc/proto-loader/package.json')), 'build/bin/proto-loader-gen-types.js');
+const generator = path.join(
+  path.dirname(require.resolve('@grpc/proto-loader/package.json')),
+  'build/bin/proto-loader-gen-types.js',
+);
 
 rmSync(out, { recursive: true, force: true });
 const args = [
