@@ -17,6 +17,8 @@ export interface ThroughputOptions {
   readonly concurrency: number;
   readonly rounds: number;
   readonly maxRoundMs: number;
+  /** Service options for the skewless channel (default: the library defaults). */
+  readonly skewlessDefaults?: Record<string, unknown>;
 }
 
 interface RoundResult {
@@ -56,7 +58,17 @@ export interface PolicyResult {
   readonly cpuUsPerCall: number;
 }
 
-export async function measureThroughput(options: ThroughputOptions): Promise<Record<Policy, PolicyResult>> {
+export interface ThroughputResult {
+  readonly policies: Record<Policy, PolicyResult>;
+  /**
+   * Median over rounds of skewless rps / other rps within the same round. Pairing by round cancels
+   * most of the drift from other load on a shared machine, which unpaired medians do not.
+   */
+  readonly vsRoundRobin: number;
+  readonly vsPickFirst: number;
+}
+
+export async function measureThroughput(options: ThroughputOptions): Promise<ThroughputResult> {
   const logger = createLogger('bench', 'silent');
   const xds = createXdsServer({ logger, batchWindowMs: 5 });
   const cpPort = await xds.bind('127.0.0.1:0');
@@ -74,7 +86,10 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Rec
       })),
     },
   ]);
-  const registration = register({ controlPlane: `127.0.0.1:${cpPort}`, zone: 'a' }, { logger });
+  const registration = register(
+    { controlPlane: `127.0.0.1:${cpPort}`, zone: 'a', defaults: options.skewlessDefaults ?? {} },
+    { logger },
+  );
   const { Client } = echoGrpc();
   const creds = grpc.credentials.createInsecure();
   const ipv4 = `ipv4:${options.ports.map((p) => `127.0.0.1:${p}`).join(',')}`;
@@ -110,9 +125,15 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Rec
     rps: median(rounds.map((r) => r.rps)),
     cpuUsPerCall: median(rounds.map((r) => r.cpuUsPerCall)),
   });
+  const paired = (other: Policy) =>
+    median(results.skewless.map((r, i) => r.rps / (results[other][i] as RoundResult).rps));
   return {
-    skewless: summary(results.skewless),
-    round_robin: summary(results.round_robin),
-    pick_first: summary(results.pick_first),
+    policies: {
+      skewless: summary(results.skewless),
+      round_robin: summary(results.round_robin),
+      pick_first: summary(results.pick_first),
+    },
+    vsRoundRobin: paired('round_robin'),
+    vsPickFirst: paired('pick_first'),
   };
 }

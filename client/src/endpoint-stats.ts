@@ -7,7 +7,14 @@ import { DEFAULT_PEAK_EWMA, PeakEwma, type PeakEwmaOptions } from './peak-ewma.t
 export class EndpointStats {
   /** `host:port`, unique within a balancer. */
   readonly key: string;
+  /** Calls started (grpc-js onCallStarted) and not yet ended. */
   inFlight = 0;
+  /**
+   * Picked but not yet started: grpc-js starts a call only after an async credentials step, so a
+   * burst of picks would otherwise all see the same load. A pick that never starts (re-picked, or
+   * cancelled first) would leak here, so the balancer zeroes this every second (see lb-policy.ts).
+   */
+  pending = 0;
   picks = 0;
   successes = 0;
   failures = 0;
@@ -29,7 +36,18 @@ export class EndpointStats {
     this.ewma = new PeakEwma(nowMs, ewmaOptions);
   }
 
+  /** Load-relevant outstanding calls: started plus picked-but-not-started. */
+  outstanding(): number {
+    return this.inFlight + this.pending;
+  }
+
+  picked(): void {
+    this.picks += 1;
+    this.pending += 1;
+  }
+
   callStarted(): void {
+    if (this.pending > 0) this.pending -= 1;
     this.inFlight += 1;
   }
 

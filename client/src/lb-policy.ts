@@ -48,6 +48,7 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
   private outlier: OutlierDetector | undefined;
   private outlierTimer: NodeJS.Timeout | undefined;
   private slowStartTimer: NodeJS.Timeout | undefined;
+  private readonly pendingResetTimer: NodeJS.Timeout;
   private rebuildQueued = false;
   private initialized = false;
   private destroyed = false;
@@ -61,6 +62,11 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
       updateState: () => this.scheduleRebuild(),
     });
     liveBalancers.add(this);
+    // Bounds the leak of picks that never start (EndpointStats.pending) to one second.
+    this.pendingResetTimer = setInterval(() => {
+      for (const e of this.entries.values()) e.stats.pending = 0;
+    }, 1_000);
+    this.pendingResetTimer.unref();
   }
 
   updateAddressList(
@@ -135,6 +141,7 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
   }
 
   private maybeRelease(entry: Entry): void {
+    // Only started calls hold the connection: a picked call that has not started re-picks if it closes.
     if (entry.removing && entry.stats.inFlight <= 0 && this.entries.get(entry.key) === entry) {
       this.entries.delete(entry.key);
       entry.leaf.destroy();
@@ -251,6 +258,7 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
     liveBalancers.delete(this);
     if (this.outlierTimer) clearInterval(this.outlierTimer);
     if (this.slowStartTimer) clearTimeout(this.slowStartTimer);
+    clearInterval(this.pendingResetTimer);
     for (const e of this.entries.values()) e.leaf.destroy();
     this.entries.clear();
   }

@@ -6,5 +6,5 @@ import type { Load } from './load.ts';
 export const peakEwmaLoad: Load = {
   name: 'peak-ewma',
   needsClock: true,
-  of: (stats: EndpointStats, nowMs: number) => stats.ewma.estimateMs(nowMs) * (stats.inFlight + 1),
+  of: (stats: EndpointStats, nowMs: number) => stats.ewma.estimateMs(nowMs) * (stats.inFlight + stats.pending + 1),
 };

@@ -11,5 +11,5 @@ export const SERVER_LOAD_TRAILER = 'x-skewless-load';
 export const serverReportedLoad: Load = {
   name: 'server-reported',
   needsClock: false,
-  of: (stats: EndpointStats) => stats.serverLoad + stats.inFlight * 1e-6,
+  of: (stats: EndpointStats) => stats.serverLoad + (stats.inFlight + stats.pending) * 1e-6,
 };

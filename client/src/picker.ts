@@ -54,7 +54,7 @@ export class SkewlessPicker implements experimental.Picker {
     const result = target.picker.pick(args);
     if (result.pickResultType !== experimental.PickResultType.COMPLETE) return result;
     const stats = target.stats;
-    stats.picks += 1;
+    stats.picked();
     const now = this.now;
     const onEnded = this.onEnded;
     const readServerLoad = this.readServerLoad;
