@@ -15,6 +15,8 @@ import { adsGrpc, type ClusterLoadAssignment__Output, decodeMessage, TYPE_URL } 
 
 interface Args {
   target: string;
+  /** This process plays subscribers firstIndex .. firstIndex + subscribers - 1 of the whole fleet. */
+  firstIndex: number;
   subscribers: number;
   services: string[];
   servicesPerSubscriber: number;
@@ -128,7 +130,11 @@ function awaitRound(message: RoundMessage): void {
         else last = Math.max(last, copy.atMs);
       }
     }
-    if (missing === 0) return send({ type: 'round-done', round: message.round, lastMs: last - message.t0Ms });
+    if (missing === 0) {
+      // A process none of whose subscribers watch the changed services has nothing to wait for.
+      const lastMs = expected.length === 0 ? undefined : last - message.t0Ms;
+      return send({ type: 'round-done', round: message.round, lastMs });
+    }
     if (now() > deadline) return send({ type: 'round-timeout', round: message.round, missing });
     setTimeout(check, 2);
   };
@@ -139,7 +145,7 @@ for (const name of args.services) {
   seen.set(name, new Map());
   subscribersOf.set(name, []);
 }
-for (let i = 0; i < args.subscribers; i += 1) {
+for (let i = args.firstIndex; i < args.firstIndex + args.subscribers; i += 1) {
   const names: string[] = [];
   for (let k = 0; k < args.servicesPerSubscriber; k += 1) {
     const name = args.services[(i * 7 + k * 13) % args.services.length] ?? '';

@@ -6,7 +6,7 @@
  * time from the change entering the control plane to the LAST subscriber of those services
  * receiving it. Prints a summary, then as the last line one JSON object.
  */
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import { createLogger } from '@skewless/shared';
 import { Command } from 'commander';
@@ -22,6 +22,12 @@ const options = new Command()
   .option('--rounds <n>', 'change rounds', Number, 60)
   .option('--changed-per-round <n>', 'services changed per round', Number, 10)
   .option('--batch-window-ms <ms>', 'control-plane batching window', Number, 20)
+  .option(
+    '--subscriber-processes <n>',
+    'processes the subscribers are spread over (pods do not share one event loop)',
+    Number,
+    2,
+  )
   .parse()
   .opts<{
     subscribers: number;
@@ -31,6 +37,7 @@ const options = new Command()
     rounds: number;
     changedPerRound: number;
     batchWindowMs: number;
+    subscriberProcesses: number;
   }>();
 
 const ZONES = ['zone-a', 'zone-b', 'zone-c'];
@@ -92,36 +99,45 @@ const rssTimer = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 50);
 
-done = step(`${options.subscribers} subscribers connecting (separate process, one connection each)`);
-const child = fork(
-  path.join(import.meta.dirname, 'fanout-subscribers.ts'),
-  [
-    JSON.stringify({
-      target: `127.0.0.1:${port}`,
-      subscribers: options.subscribers,
-      services: services.map((s) => s.name),
-      servicesPerSubscriber: options.servicesPerSubscriber,
-    }),
-  ],
-  { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+done = step(
+  `${options.subscribers} subscribers connecting (${options.subscriberProcesses} separate processes, one connection each)`,
 );
 type ChildMessage = { type: string; round?: number; lastMs?: number; missing?: number; message?: string };
-const nextMessage = (timeoutMs: number) =>
+const perProcess = Math.ceil(options.subscribers / options.subscriberProcesses);
+const children = Array.from({ length: options.subscriberProcesses }, (_, p) => {
+  const firstIndex = p * perProcess;
+  return fork(
+    path.join(import.meta.dirname, 'fanout-subscribers.ts'),
+    [
+      JSON.stringify({
+        target: `127.0.0.1:${port}`,
+        firstIndex,
+        subscribers: Math.min(perProcess, options.subscribers - firstIndex),
+        services: services.map((s) => s.name),
+        servicesPerSubscriber: options.servicesPerSubscriber,
+      }),
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+});
+const nextMessage = (child: ChildProcess, timeoutMs: number) =>
   new Promise<ChildMessage>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`no word from the subscriber process in ${timeoutMs} ms`)),
+      () => reject(new Error(`no word from a subscriber process in ${timeoutMs} ms`)),
       timeoutMs,
     );
     const onMessage = (message: ChildMessage) => {
-      if (message.type === 'error') return; // a subscriber's stream error is counted by its missing round
+      if (message.type === 'error') return; // a subscriber's stream error shows as its missing round
       clearTimeout(timer);
       child.off('message', onMessage);
       resolve(message);
     };
     child.on('message', onMessage);
   });
-const ready = await nextMessage(120_000);
-if (ready.type !== 'ready') throw new Error(`subscribers not ready: ${JSON.stringify(ready)}`);
+const fromAll = (timeoutMs: number) => Promise.all(children.map((child) => nextMessage(child, timeoutMs)));
+for (const ready of await fromAll(120_000)) {
+  if (ready.type !== 'ready') throw new Error(`subscribers not ready: ${JSON.stringify(ready)}`);
+}
 done();
 
 done = step(`${options.rounds} rounds of ${options.changedPerRound} changed services`);
@@ -133,14 +149,18 @@ for (let round = 1; round <= options.rounds; round += 1) {
   for (const s of changed) services[s] = makeService(s, round, true);
   const t0Ms = performance.timeOrigin + performance.now();
   server.sink.replaceAll(services);
-  child.send({ type: 'round', round, changed: [...changed].map((s) => services[s]!.name), t0Ms, timeoutMs: 10_000 });
-  const result = await nextMessage(15_000);
-  if (result.type === 'round-done') latencies.push(result.lastMs ?? Number.NaN);
-  else timeouts += 1;
+  const changedNames = [...changed].map((s) => services[s]!.name);
+  for (const child of children) child.send({ type: 'round', round, changed: changedNames, t0Ms, timeoutMs: 10_000 });
+  const results = await fromAll(15_000);
+  if (results.every((r) => r.type === 'round-done')) {
+    latencies.push(Math.max(...results.map((r) => r.lastMs ?? Number.NEGATIVE_INFINITY)));
+  } else {
+    timeouts += 1;
+  }
 }
 done();
 clearInterval(rssTimer);
-child.send({ type: 'stop' });
+for (const child of children) child.send({ type: 'stop' });
 await server.close(0);
 
 latencies.sort((a, b) => a - b);
@@ -151,6 +171,7 @@ const result = {
   services: options.services,
   rounds: options.rounds,
   batchWindowMs: options.batchWindowMs,
+  subscriberProcesses: options.subscriberProcesses,
   p50Ms: Number(percentile(latencies, 50).toFixed(1)),
   p99Ms: Number(percentile(latencies, 99).toFixed(1)),
   maxMs: Number((latencies.at(-1) ?? Number.NaN).toFixed(1)),
