@@ -3,7 +3,7 @@
  * Sources, later ones winning: a JSON file (`--config`), environment (`SKEWLESS_*`), command-line flags.
  */
 import { readFileSync } from 'node:fs';
-import { parseServiceKey } from '@skewless/shared';
+import { formatProblemList, type Problem, parseServiceKey } from '@skewless/shared';
 import { z } from 'zod';
 
 const hostPort = z
@@ -69,11 +69,8 @@ export const configSchema = z.strictObject({
 export type ControlPlaneConfig = z.output<typeof configSchema>;
 export type IngressRouteConfig = NonNullable<ControlPlaneConfig['ingress']>['routes'][number];
 
-export interface ConfigProblem {
-  /** Where the problem is, e.g. `ingress.routes[1].service` (file/env/flag keys share these paths). */
-  path: string;
-  message: string;
-}
+/** Paths are config keys, e.g. `ingress.routes[1].service` (file, env and flags share them). */
+export type ConfigProblem = Problem;
 
 export type ConfigResult = { ok: true; config: ControlPlaneConfig } | { ok: false; problems: ConfigProblem[] };
 
@@ -146,6 +143,4 @@ export function loadConfig(sources: {
   return parseConfig({ ...fromFile, ...configFromEnv(sources.env ?? {}), ...flags });
 }
 
-export function formatProblems(problems: readonly ConfigProblem[]): string {
-  return problems.map((p) => `  ${p.path}: ${p.message}`).join('\n');
-}
+export const formatProblems = (problems: readonly ConfigProblem[]): string => formatProblemList(problems);

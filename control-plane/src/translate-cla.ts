@@ -9,6 +9,7 @@ import {
   FILTER_METADATA_KEY,
   type LbEndpoint,
   type LocalityLbEndpoints,
+  type Problem,
   toProtoStruct,
 } from '@skewless/shared';
 import { canonicalHostPort, isIpLiteral } from './ip-literal.ts';
@@ -87,11 +88,8 @@ function compareEndpoints(a: EndpointRecord, b: EndpointRecord): number {
   return compare(a.address, b.address) || a.port - b.port;
 }
 
-export interface ValidationProblem {
-  /** Field path in proto names, e.g. `endpoints[2].lb_endpoints[0].endpoint.address`. */
-  readonly path: string;
-  readonly message: string;
-}
+/** Field path in proto names, e.g. `endpoints[2].lb_endpoints[0].endpoint.address`. */
+export type ValidationProblem = Problem;
 
 /**
  * Every way `cla` breaks the rules gRPC clients enforce (a client NACKs the whole resource on any

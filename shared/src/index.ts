@@ -11,6 +11,7 @@ export {
 } from './echo-proto.ts';
 export { type EndpointMetadata, FILTER_METADATA_KEY, POD_ANNOTATION } from './endpoint-metadata.ts';
 export { createLogger, type Logger } from './logger.ts';
+export { formatProblemList, type Problem } from './problem.ts';
 export {
   DEFAULT_CLUSTER_DOMAIN,
   dnsListenerName,
