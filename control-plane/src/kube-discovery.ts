@@ -1,5 +1,6 @@
 /**
- * Watches Services, EndpointSlices, Nodes (zone fallback) and Pods (our annotations) and publishes
+ * Watches Services, EndpointSlices, Nodes (zone fallback) and Pods (our annotations, and the node a
+ * calling client's Pod runs on) and publishes
  * every Service port's endpoints to an EndpointSink.
  *
  * The rule everything here serves: the sink only ever sees a complete view. Nothing is published
@@ -33,11 +34,17 @@ export interface KubeDiscoveryOptions {
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /**
    * Only Pods matching this selector are watched for annotations (default: all Pods). Pods are kept
-   * as name + our annotations only, so watching all of them is cheap; the selector saves the traffic.
+   * as name + our annotations + nodeName only, so watching all of them is cheap; the selector saves
+   * the traffic, but a client Pod outside it cannot have its zone resolved (`zoneOfPod`).
    */
   readonly podLabelSelector?: string;
   readonly now?: () => number;
   readonly random?: () => number;
+  /**
+   * Called (coalesced, never synchronously) when a Pod's node or a Node's zone changed, so the xDS
+   * server can resolve again the zones of clients that were unknown (see `zoneOfPod`).
+   */
+  readonly onPodZonesChanged?: () => void;
 }
 
 export class KubeDiscovery {
@@ -49,6 +56,7 @@ export class KubeDiscovery {
   private loggedProblems = new Set<string>();
   private published = false;
   private publishScheduled = false;
+  private podZonesChanged = false;
   /** One-shot: started once, stopped once. */
   private state: 'new' | 'running' | 'stopped' = 'new';
   private firstPublish: { resolve: () => void; reject: (error: Error) => void } | undefined;
@@ -65,7 +73,9 @@ export class KubeDiscovery {
       '/api/v1/nodes',
       () => core.listNode(),
       projectNode,
-      (e, o) => this.index.node(e, o),
+      (e, o) => {
+        if (this.index.node(e, o)) this.podZonesChanged = true;
+      },
     );
     for (const namespace of options.namespaces ?? [undefined]) {
       const where = namespace === undefined ? 'all namespaces' : namespace;
@@ -95,7 +105,9 @@ export class KubeDiscovery {
             ? core.listNamespacedPod({ namespace, labelSelector: pods })
             : core.listPodForAllNamespaces({ labelSelector: pods }),
         projectPod,
-        (e, o) => this.index.pod(e, o),
+        (e, o) => {
+          if (this.index.pod(e, o)) this.podZonesChanged = true;
+        },
         pods,
       );
     }
@@ -127,6 +139,16 @@ export class KubeDiscovery {
   /** Problems found in the last published state (malformed slices, bad annotations). */
   lastProblems(): readonly TranslateProblem[] {
     return this.problems;
+  }
+
+  /**
+   * The zone of the Node that Pod `namespace/name` runs on (`spec.nodeName` → the Node's
+   * `topology.kubernetes.io/zone`), or undefined while the Pod is unknown, unscheduled, outside
+   * `podLabelSelector`, or its Node has no zone label. Reads the informers' current state, so
+   * an answer can exist before the first complete publication.
+   */
+  zoneOfPod(namespace: string, name: string): string | undefined {
+    return this.index.zoneOfPod(namespace, name);
   }
 
   /** Watch errors seen so far over all informers (each one followed by a restart). */
@@ -173,6 +195,14 @@ export class KubeDiscovery {
     setImmediate(() => {
       this.publishScheduled = false;
       this.publish();
+      if (this.podZonesChanged && this.state === 'running') {
+        this.podZonesChanged = false;
+        try {
+          this.options.onPodZonesChanged?.();
+        } catch (error) {
+          this.logger.error({ err: error }, 'onPodZonesChanged threw');
+        }
+      }
     });
   }
 
@@ -218,7 +248,7 @@ function projectNode(node: V1Node): V1Node {
   };
 }
 
-/** Pods change status often and are many; our annotations are all we read. */
+/** Pods change status often and are many; our annotations and the node (a client's zone) are all we read. */
 function projectPod(pod: V1Pod): V1Pod {
   const all = pod.metadata?.annotations ?? {};
   const annotations = Object.fromEntries(
@@ -233,5 +263,6 @@ function projectPod(pod: V1Pod): V1Pod {
       resourceVersion: pod.metadata?.resourceVersion,
       annotations,
     },
+    ...(pod.spec?.nodeName ? { spec: { nodeName: pod.spec.nodeName, containers: [] } } : {}),
   };
 }

@@ -20,6 +20,8 @@ export class KubeIndex {
   private readonly nodeZones = new Map<string, string>();
   /** `<namespace>/<pod>` → our annotations only. */
   private readonly podAnnotations = new Map<string, Readonly<Record<string, string>>>();
+  /** `<namespace>/<pod>` → `spec.nodeName`, for the zone of a calling client (zoneOfPod). */
+  private readonly podNodes = new Map<string, string>();
 
   private readonly output = new Map<string, { services: ServicePortEndpoints[]; problems: TranslateProblem[] }>();
   private readonly dirty = new Set<string>();
@@ -51,20 +53,42 @@ export class KubeIndex {
     this.dirty.add(owner);
   }
 
-  node(event: InformerEvent, node: V1Node): void {
+  /** Returns whether the Node's zone changed. */
+  node(event: InformerEvent, node: V1Node): boolean {
     const name = node.metadata?.name ?? '';
     const zone = event === 'delete' ? undefined : node.metadata?.labels?.[ZONE_LABEL];
-    if (this.nodeZones.get(name) === zone) return;
+    if (this.nodeZones.get(name) === zone) return false;
     if (zone === undefined) this.nodeZones.delete(name);
     else this.nodeZones.set(name, zone);
     // Zones change rarely (a relabel, a node joining): re-translating everything is fine then.
     this.allDirty = true;
+    return true;
   }
 
-  pod(event: InformerEvent, pod: V1Pod): void {
+  /** Returns whether the Pod's node changed (its zone as a client may have). */
+  pod(event: InformerEvent, pod: V1Pod): boolean {
     const namespace = pod.metadata?.namespace ?? '';
     const key = `${namespace}/${pod.metadata?.name ?? ''}`;
-    const next = event === 'delete' ? undefined : ourAnnotations(pod);
+    const nodeName = event === 'delete' ? undefined : pod.spec?.nodeName || undefined;
+    const nodeChanged = this.podNodes.get(key) !== nodeName;
+    if (nodeName === undefined) this.podNodes.delete(key);
+    else this.podNodes.set(key, nodeName);
+    // A Pod's node does not affect translation (slices carry their own nodeName): only annotations do.
+    this.podAnnotationsChanged(key, namespace, event === 'delete' ? undefined : ourAnnotations(pod));
+    return nodeChanged;
+  }
+
+  /** Zone of the Node a Pod is bound to, or undefined while either is unknown (not yet scheduled, not yet listed). */
+  zoneOfPod(namespace: string, name: string): string | undefined {
+    const node = this.podNodes.get(`${namespace}/${name}`);
+    return node === undefined ? undefined : this.nodeZones.get(node);
+  }
+
+  private podAnnotationsChanged(
+    key: string,
+    namespace: string,
+    next: Readonly<Record<string, string>> | undefined,
+  ): void {
     const before = this.podAnnotations.get(key);
     if (JSON.stringify(before) === JSON.stringify(next)) return;
     if (next === undefined) this.podAnnotations.delete(key);
