@@ -34,11 +34,19 @@ export {
   type CacheChange,
   type CachedResource,
   type ClientVariant,
+  type SubscriberTally,
   XdsCache,
   type XdsCacheOptions,
   type XdsCacheView,
 } from './xds-cache.ts';
-export { ZONE_PRIORITY_METADATA_KEY } from './xds-client-info.ts';
+export {
+  type ClientIdentity,
+  POD_NAME_METADATA_KEY,
+  POD_NAMESPACE_METADATA_KEY,
+  type ResolveClientZone,
+  ZONE_PRIORITY_METADATA_KEY,
+} from './xds-client-info.ts';
+export type { ZoneShares } from './xds-client-shares.ts';
 export {
   type AdsServer,
   createXdsServer,

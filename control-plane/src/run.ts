@@ -36,6 +36,9 @@ export async function startControlPlane(
   const registry = deps.registry ?? new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'skewless_control_plane_' });
 
+  // Discovery is created after the server (it publishes into the server's sink), so the resolver
+  // reaches it through this variable; until discovery exists, zones resolve to unknown.
+  let discovery: KubeDiscovery | undefined;
   const xds = createXdsServer({
     logger,
     batchWindowMs: config.batchWindowMs,
@@ -43,12 +46,16 @@ export async function startControlPlane(
     metrics: registry,
     zoneAffinityByDefault: config.zoneAffinityByDefault,
     clusterDomain: config.clusterDomain,
+    // A client without a configured zone gets its Pod's Node's zone (issue #3 "Own zone").
+    resolveClientZone: ({ podNamespace, podName }) =>
+      podNamespace && podName ? discovery?.zoneOfPod(podNamespace, podName) : undefined,
   });
-  const discovery = new KubeDiscovery({
+  discovery = new KubeDiscovery({
     kubeConfig: loadKubeConfig(config.kubeconfig),
     namespaces: config.namespaces.length > 0 ? config.namespaces : undefined,
     sink: xds.sink,
     logger,
+    onPodZonesChanged: () => xds.refreshClientZones(),
   });
   let xdsPort: number | undefined;
   const http = await startHttpServer(config.httpAddress, {

@@ -9,6 +9,7 @@ import {
   FILTER_METADATA_KEY,
   type LbEndpoint,
   type LocalityLbEndpoints,
+  type LocalityMetadata,
   type Problem,
   toProtoStruct,
 } from '@skewless/shared';
@@ -22,6 +23,13 @@ export interface ClaOptions {
    * at priority 1, so traffic leaves the zone only when it lacks healthy capacity.
    */
   readonly callerZone?: string;
+  /**
+   * The calling fleet's share per zone (xds-client-shares.ts), for clients doing Envoy's zone-aware
+   * routing themselves. When non-empty, every locality carries `clientShare` (its zone's share, 0
+   * when no client is there) and `clientShares` (the whole map: zones with clients but no
+   * endpoints have no locality of their own, yet count in local%).
+   */
+  readonly clientShares?: ReadonlyMap<string, number>;
 }
 
 export function toClusterLoadAssignment(service: ServicePortEndpoints, opts: ClaOptions = {}): ClusterLoadAssignment {
@@ -37,14 +45,21 @@ export function toClusterLoadAssignment(service: ServicePortEndpoints, opts: Cla
   const priorityOf = (zone: string) => (preferred === undefined || zone === preferred ? 0 : 1);
 
   const zones = [...byZone.keys()].sort((a, b) => priorityOf(a) - priorityOf(b) || compare(a, b));
+  const shares = opts.clientShares?.size ? opts.clientShares : undefined;
+  const shareMap = shares && Object.fromEntries([...shares].sort(([a], [b]) => compare(a, b)));
   const localities = zones.map((zone): LocalityLbEndpoints => {
     const endpoints = [...(byZone.get(zone) ?? [])].sort(compareEndpoints);
-    return {
+    const locality: LocalityLbEndpoints = {
       locality: { zone },
       priority: priorityOf(zone),
       load_balancing_weight: { value: localityWeight(endpoints) },
       lb_endpoints: endpoints.map(toLbEndpoint),
     };
+    if (shares && shareMap) {
+      const metadata: LocalityMetadata = { clientShare: shares.get(zone) ?? 0, clientShares: shareMap };
+      locality.metadata = { filter_metadata: { [FILTER_METADATA_KEY]: toProtoStruct({ ...metadata }) } };
+    }
+    return locality;
   });
   return { cluster_name: service.name, endpoints: localities };
 }

@@ -1,7 +1,7 @@
 /**
  * The full desired xDS state for one endpoint view: every resource of every type, as plain
  * messages. Pure; the cache encodes, compares and versions what this returns. Services whose input
- * did not change since the last build are not translated again (a rollout touches a few services
+ * (and whose fleet shares were not re-published) did not change since the last build are not translated again (a rollout touches a few services
  * out of thousands; translating and encoding all of them on every change would dominate a push).
  */
 import { DEFAULT_CLUSTER_DOMAIN, dnsListenerName, TYPE_URL, type TypeUrl } from '@skewless/shared';
@@ -10,6 +10,7 @@ import { toCluster } from './translate-cds.ts';
 import { toClusterLoadAssignment } from './translate-cla.ts';
 import { type IngressConfig, toIngressListener, toIngressRouteConfiguration } from './translate-ingress.ts';
 import { toApiListener } from './translate-lds.ts';
+import type { ZoneShares } from './xds-client-shares.ts';
 
 export interface DesiredResource {
   /** Undefined when the input is unchanged since the last build: keep what is published. */
@@ -21,6 +22,8 @@ export interface DesiredResource {
   readonly wildcard: boolean;
   /** For a ClusterLoadAssignment: its input, kept to compute per-zone variants on demand. */
   readonly service?: ServicePortEndpoints;
+  /** For a ClusterLoadAssignment: the fleet shares it was translated with (variants need them too). */
+  readonly clientShares?: ZoneShares;
 }
 
 export type DesiredState = ReadonlyMap<TypeUrl, ReadonlyMap<string, DesiredResource>>;
@@ -30,6 +33,7 @@ export function buildDesiredState(
   ingress: IngressConfig | undefined,
   unchanged: (service: ServicePortEndpoints) => boolean = () => false,
   clusterDomain = DEFAULT_CLUSTER_DOMAIN,
+  sharesOf: (name: string) => ZoneShares | undefined = () => undefined,
 ): DesiredState {
   const listeners = new Map<string, DesiredResource>();
   const routes = new Map<string, DesiredResource>();
@@ -41,8 +45,14 @@ export function buildDesiredState(
     const alias = dnsListenerName(service.key, service.servicePort, clusterDomain);
     listeners.set(alias, { message: same ? undefined : toApiListener(service.name, alias), wildcard: false });
     clusters.set(service.name, { message: same ? undefined : toCluster(service), wildcard: true });
-    const assignment = same ? undefined : toClusterLoadAssignment(service);
-    assignments.set(service.name, { message: assignment, wildcard: true, service });
+    const clientShares = sharesOf(service.name);
+    const assignment = same ? undefined : toClusterLoadAssignment(service, clientShares ? { clientShares } : {});
+    assignments.set(service.name, {
+      message: assignment,
+      wildcard: true,
+      service,
+      ...(clientShares ? { clientShares } : {}),
+    });
   }
   if (ingress) {
     const listener = toIngressListener(ingress);

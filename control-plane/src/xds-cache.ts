@@ -21,6 +21,7 @@ import type { EndpointSink, ServicePortEndpoints } from './model.ts';
 import { toClusterLoadAssignment, validateClusterLoadAssignment } from './translate-cla.ts';
 import type { IngressConfig } from './translate-ingress.ts';
 import { buildDesiredState, type DesiredResource, sameServiceInput } from './xds-cache-build.ts';
+import { ClientShareTracker, type ZoneShares } from './xds-client-shares.ts';
 
 /** One resource as served: encoded once per version and shared by every stream. */
 export interface CachedResource {
@@ -45,8 +46,17 @@ export interface ClientVariant {
   readonly callerZone?: string;
 }
 
+/** Where streams report which clients (by zone) subscribe to which EDS resource. */
+export interface SubscriberTally {
+  /**
+   * `delta` clients in `zone` started (+1) or stopped (-1) subscribing to the EDS resource `name`.
+   * Cheap; any re-publication it causes happens later (never synchronously).
+   */
+  countSubscribers(name: string, zone: string, delta: number): void;
+}
+
 /** The read side the ADS streams use. */
-export interface XdsCacheView {
+export interface XdsCacheView extends SubscriberTally {
   /** False until the first endpoint view is published: nothing is served before discovery synced. */
   ready(): boolean;
   /** Version of the last change to any resource of `typeUrl` ('' before ready). */
@@ -81,12 +91,15 @@ export interface XdsCacheOptions {
   readonly scheduler?: CacheScheduler;
   /** Suffix of the DNS-style Listener aliases for proxyless gRPC (default `cluster.local`). */
   readonly clusterDomain?: string;
+  /** Fleet-share hysteresis and rate limit (xds-client-shares.ts); defaults 0.05 and 5000 ms. */
+  readonly clientShares?: { readonly thresholdShare?: number; readonly minIntervalMs?: number };
 }
 
 interface Entry extends CachedResource {
   readonly bytes: Buffer;
   readonly wildcard: boolean;
   readonly service?: ServicePortEndpoints;
+  readonly clientShares?: ZoneShares;
   /** Per-zone CLA variants of this version, encoded on first use. */
   readonly variants: Map<string, CachedResource>;
 }
@@ -114,6 +127,7 @@ export class XdsCache implements EndpointSink, XdsCacheView {
   private pending: { services: readonly ServicePortEndpoints[] | undefined; acceptedAtMs: number } | undefined;
   private timer: unknown;
   private closed = false;
+  private readonly shares: ClientShareTracker;
 
   constructor(opts: XdsCacheOptions) {
     this.logger = opts.logger;
@@ -123,6 +137,24 @@ export class XdsCache implements EndpointSink, XdsCacheView {
     this.metrics = opts.metrics;
     this.prefix = opts.versionPrefix ?? `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
     this.scheduler = opts.scheduler ?? realScheduler;
+    this.shares = new ClientShareTracker({
+      scheduler: this.scheduler,
+      ...opts.clientShares,
+      onRepublish: (name) => {
+        // Translate this one again in the next build, with its new shares; batched like any input.
+        this.built.delete(name);
+        this.schedule(undefined);
+      },
+    });
+  }
+
+  countSubscribers(name: string, zone: string, delta: number): void {
+    if (!this.closed) this.shares.count(name, zone, delta);
+  }
+
+  /** The fleet shares currently published for EDS resource `name` (tests, debugging). */
+  publishedShares(name: string): ZoneShares | undefined {
+    return this.shares.published(name);
   }
 
   /** EndpointSink: accepted now, published within `batchWindowMs` (the last view in a window wins). */
@@ -171,6 +203,7 @@ export class XdsCache implements EndpointSink, XdsCacheView {
     this.closed = true;
     if (this.timer !== undefined) this.scheduler.clearTimeout(this.timer);
     this.timer = undefined;
+    this.shares.close();
     this.watchers.clear();
   }
 
@@ -198,6 +231,7 @@ export class XdsCache implements EndpointSink, XdsCacheView {
       this.ingress,
       (s) => sameServiceInput(previous.get(s.name), s),
       this.clusterDomain,
+      (name) => this.shares.published(name),
     );
     this.built = new Map(this.services.map((s) => [s.name, s]));
     const version = `${this.prefix}-${this.counter + 1}`;
@@ -265,6 +299,7 @@ export class XdsCache implements EndpointSink, XdsCacheView {
         bytes,
         wildcard: resource.wildcard,
         service: resource.service,
+        ...(resource.clientShares ? { clientShares: resource.clientShares } : {}),
         variants: new Map(),
       });
       changed.add(name);
@@ -303,7 +338,13 @@ export class XdsCache implements EndpointSink, XdsCacheView {
     const variant: CachedResource = {
       name: entry.name,
       version: entry.version,
-      any: packAny(TYPE_URL.clusterLoadAssignment, toClusterLoadAssignment(service, { callerZone: zone })),
+      any: packAny(
+        TYPE_URL.clusterLoadAssignment,
+        toClusterLoadAssignment(service, {
+          callerZone: zone,
+          ...(entry.clientShares ? { clientShares: entry.clientShares } : {}),
+        }),
+      ),
     };
     entry.variants.set(zone, variant);
     return variant;

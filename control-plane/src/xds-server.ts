@@ -14,8 +14,9 @@ import { Registry } from 'prom-client';
 import { XdsMetrics } from './metrics.ts';
 import type { EndpointSink } from './model.ts';
 import { type IngressConfig, validateIngressConfig } from './translate-ingress.ts';
-import { realScheduler, XdsCache, type XdsCacheView } from './xds-cache.ts';
-import type { StreamDeps } from './xds-stream-common.ts';
+import { realScheduler, XdsCache, type XdsCacheOptions, type XdsCacheView } from './xds-cache.ts';
+import type { ResolveClientZone } from './xds-client-info.ts';
+import type { ManagedStream, StreamDeps } from './xds-stream-common.ts';
 import { DeltaStream } from './xds-stream-delta.ts';
 import { SotwStream } from './xds-stream-sotw.ts';
 
@@ -33,6 +34,15 @@ export interface XdsServerOptions {
   readonly zoneAffinityByDefault?: boolean;
   /** Suffix of the proxyless Listener aliases `<svc>.<ns>.svc.<clusterDomain>:<port>` (default `cluster.local`). */
   readonly clusterDomain?: string;
+  /**
+   * Zone of a client that sends no `node.locality.zone`, from its pod identity (node metadata
+   * POD_NAME/POD_NAMESPACE, else a node.id `<namespace>/<pod>`). Only this function crosses from
+   * discovery into the protocol layer. Tried at the first request, again at every later request while
+   * unknown, and on `refreshClientZones()`.
+   */
+  readonly resolveClientZone?: ResolveClientZone;
+  /** Fleet-share hysteresis and rate limit (defaults 0.05, 5000 ms). */
+  readonly clientShares?: XdsCacheOptions['clientShares'];
 }
 
 export interface AdsServer {
@@ -40,6 +50,11 @@ export interface AdsServer {
   bind(address: string): Promise<number>;
   /** Open ADS streams (SotW and delta). */
   connectedClients(): number;
+  /**
+   * Resolve again the zones of clients whose zone did not come from their locality (call it when
+   * discovery learned Pods or Node zones); a client whose zone changes gets its assignment again.
+   */
+  refreshClientZones(): void;
   /** Ends every stream with UNAVAILABLE (clients reconnect elsewhere), then stops, forcing after `graceMs` (default 1000). */
   close(graceMs?: number): Promise<void>;
 }
@@ -47,6 +62,8 @@ export interface AdsServer {
 export interface XdsServer extends AdsServer {
   /** Where discovery publishes endpoints; served within the batch window. */
   readonly sink: EndpointSink;
+  /** The fleet shares currently published in EDS resource `name`'s metadata (tests, debugging). */
+  publishedShares(name: string): ReadonlyMap<string, number> | undefined;
 }
 
 export function createXdsServer(opts: XdsServerOptions): XdsServer {
@@ -64,16 +81,20 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
     metrics,
     versionPrefix: opts.versionPrefix,
     clusterDomain: opts.clusterDomain,
+    clientShares: opts.clientShares,
   });
   const ads = serveAds(cache, {
     logger: opts.logger,
     metrics,
     zoneAffinityByDefault: opts.zoneAffinityByDefault ?? false,
+    resolveClientZone: opts.resolveClientZone,
   });
   return {
     sink: cache,
+    publishedShares: (name) => cache.publishedShares(name),
     bind: (address) => ads.bind(address),
     connectedClients: () => ads.connectedClients(),
+    refreshClientZones: () => ads.refreshClientZones(),
     close: async (graceMs) => {
       await ads.close(graceMs);
       cache.close();
@@ -85,6 +106,7 @@ export interface ServeAdsOptions {
   readonly logger: Logger;
   readonly metrics: XdsMetrics;
   readonly zoneAffinityByDefault?: boolean;
+  readonly resolveClientZone?: ResolveClientZone | undefined;
   readonly now?: () => number;
 }
 
@@ -92,6 +114,7 @@ type RawCall = grpc.ServerDuplexStream<Buffer, object>;
 
 interface OpenStream {
   readonly call: RawCall;
+  readonly stream: ManagedStream;
   close(code: grpc.status, details: string): void;
 }
 
@@ -112,6 +135,7 @@ export function serveAds(cache: XdsCacheView, opts: ServeAdsOptions): AdsServer 
     metrics: opts.metrics,
     zoneAffinityByDefault: opts.zoneAffinityByDefault ?? false,
     now: opts.now ?? realScheduler.now,
+    ...(opts.resolveClientZone ? { resolveClientZone: opts.resolveClientZone } : {}),
   };
   const streams = new Set<OpenStream>();
   const definition = adsGrpc().envoy.service.discovery.v3.AggregatedDiscoveryService.service;
@@ -125,7 +149,9 @@ export function serveAds(cache: XdsCacheView, opts: ServeAdsOptions): AdsServer 
     kind: 'sotw' | 'delta',
     method: 'StreamAggregatedResources' | 'DeltaAggregatedResources',
     call: RawCall,
-    makeStream: (log: Logger) => { onRequest(r: Request): void; onCacheChange: Parameters<XdsCacheView['watch']>[0] },
+    makeStream: (
+      log: Logger,
+    ) => ManagedStream & { onRequest(r: Request): void; onCacheChange: Parameters<XdsCacheView['watch']>[0] },
   ): void {
     const decode = definition[method].requestDeserialize as unknown as (bytes: Buffer) => Request;
     const log = logger.child({ stream: kind, peer: call.getPeer() });
@@ -136,12 +162,14 @@ export function serveAds(cache: XdsCacheView, opts: ServeAdsOptions): AdsServer 
       if (!open) return;
       open = false;
       unwatch();
+      stream.onClose();
       streams.delete(entry);
       opts.metrics.streamClosed(kind);
       log.debug('xds stream closed');
     };
     const entry: OpenStream = {
       call,
+      stream,
       close: (code, details) => {
         cleanup();
         call.emit('error', { code, details });
@@ -215,6 +243,9 @@ export function serveAds(cache: XdsCacheView, opts: ServeAdsOptions): AdsServer 
         }),
       ),
     connectedClients: () => streams.size,
+    refreshClientZones: () => {
+      for (const entry of streams) entry.stream.refreshZone();
+    },
     close: (graceMs = DEFAULT_CLOSE_GRACE_MS) =>
       new Promise<void>((resolve) => {
         for (const stream of [...streams]) stream.close(grpc.status.UNAVAILABLE, 'control plane shutting down');

@@ -2,6 +2,7 @@
 import type { Logger } from '@skewless/shared';
 import type { XdsMetrics } from './metrics.ts';
 import type { XdsCacheView } from './xds-cache.ts';
+import type { ResolveClientZone } from './xds-client-info.ts';
 
 export interface StreamDeps {
   readonly cache: XdsCacheView;
@@ -9,6 +10,16 @@ export interface StreamDeps {
   readonly zoneAffinityByDefault: boolean;
   /** Same clock as the cache's, for push latency. */
   readonly now: () => number;
+  /** Zone of a client whose `node.locality.zone` is empty (its pod's node's zone); optional. */
+  readonly resolveClientZone?: ResolveClientZone;
+}
+
+/** What the server asks of any stream beyond requests and cache changes. */
+export interface ManagedStream {
+  /** Resolve an unknown (or resolved) client zone again, e.g. after discovery saw its Pod. */
+  refreshZone(): void;
+  /** The stream ended: take back what it reported. */
+  onClose(): void;
 }
 
 /** The stream's way out; the server binds it to a gRPC call. */

@@ -15,11 +15,13 @@ import {
   isKnownTypeUrl,
   type Logger,
   TYPE_SHORT_NAME,
+  TYPE_URL,
   type TypeUrl,
 } from '@skewless/shared';
 import type { CacheChange } from './xds-cache.ts';
-import { type ClientInfo, readClientInfo } from './xds-client-info.ts';
-import { type StreamDeps, type StreamTransport, UnknownTypeLog } from './xds-stream-common.ts';
+import { type ClientInfo, readClientInfo, resolveZoneAgain } from './xds-client-info.ts';
+import { type ManagedStream, type StreamDeps, type StreamTransport, UnknownTypeLog } from './xds-stream-common.ts';
+import { SubscriberReport } from './xds-subscriber-report.ts';
 import {
   dependentType,
   isAffected,
@@ -42,7 +44,7 @@ interface TypeState {
   pendingSinceMs: number | undefined;
 }
 
-export class DeltaStream {
+export class DeltaStream implements ManagedStream {
   private readonly deps: StreamDeps;
   private readonly transport: StreamTransport<DeltaDiscoveryResponse>;
   private logger: Logger;
@@ -50,21 +52,31 @@ export class DeltaStream {
   private readonly types = new Map<TypeUrl, TypeState>();
   private readonly unknownTypes = new UnknownTypeLog();
   private nonceCounter = 0;
+  private readonly subscribers: SubscriberReport;
 
   constructor(deps: StreamDeps, transport: StreamTransport<DeltaDiscoveryResponse>, logger: Logger) {
     this.deps = deps;
     this.transport = transport;
     this.logger = logger;
+    this.subscribers = new SubscriberReport(deps.cache);
   }
 
   onRequest(request: DeltaDiscoveryRequest__Output): void {
     if (!this.client) {
-      this.client = readClientInfo(request.node, this.deps.zoneAffinityByDefault);
-      this.logger = this.logger.child({ nodeId: this.client.nodeId, zone: this.client.zone });
+      this.client = readClientInfo(request.node, this.deps.zoneAffinityByDefault, this.deps.resolveClientZone);
+      this.logger = this.logger.child({ nodeId: this.client.nodeId });
       this.logger.info(
-        { zonePriority: this.client.zonePriority, userAgent: this.client.userAgent },
+        {
+          zone: this.client.zone,
+          zoneSource: this.client.zoneSource,
+          zonePriority: this.client.zonePriority,
+          userAgent: this.client.userAgent,
+        },
         'xds client connected (delta)',
       );
+    } else if (this.client.zoneSource === 'unknown') {
+      // Its Pod may not have been known at the first request: every later request tries again.
+      this.refreshZone();
     }
     const typeUrl = request.type_url;
     if (!isKnownTypeUrl(typeUrl)) {
@@ -85,6 +97,7 @@ export class DeltaStream {
     const state = existing ?? this.newState(typeUrl);
     if (!existing) this.initialize(typeUrl, state, request);
     else this.applySubscriptionChange(state, request);
+    if (typeUrl === TYPE_URL.clusterLoadAssignment) this.subscribers.update(this.client.zone, state.subscription.names);
 
     const nonce = request.response_nonce;
     if (nonce !== '') {
@@ -108,6 +121,25 @@ export class DeltaStream {
       if (affected) state.pendingSinceMs ??= change.acceptedAtMs;
       this.respond(typeUrl, state);
     }
+  }
+
+  refreshZone(): void {
+    const before = this.client;
+    const next = before && resolveZoneAgain(before, this.deps.resolveClientZone);
+    if (!before || !next) return;
+    this.client = next;
+    this.logger.info({ zone: next.zone, was: before.zone }, 'xds client zone resolved');
+    const eds = this.types.get(TYPE_URL.clusterLoadAssignment);
+    if (!eds) return;
+    this.subscribers.update(next.zone, eds.subscription.names);
+    if (next.variant.callerZone === before.variant.callerZone) return;
+    // Same versions, different content (the per-zone variant): forget what the client has, resend it all.
+    eds.known.clear();
+    this.respond(TYPE_URL.clusterLoadAssignment, eds);
+  }
+
+  onClose(): void {
+    this.subscribers.clear();
   }
 
   private newState(typeUrl: TypeUrl): TypeState {

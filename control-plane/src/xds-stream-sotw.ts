@@ -20,11 +20,13 @@ import {
   isKnownTypeUrl,
   type Logger,
   TYPE_SHORT_NAME,
+  TYPE_URL,
   type TypeUrl,
 } from '@skewless/shared';
 import type { CacheChange } from './xds-cache.ts';
-import { type ClientInfo, readClientInfo } from './xds-client-info.ts';
-import { type StreamDeps, type StreamTransport, UnknownTypeLog } from './xds-stream-common.ts';
+import { type ClientInfo, readClientInfo, resolveZoneAgain } from './xds-client-info.ts';
+import { type ManagedStream, type StreamDeps, type StreamTransport, UnknownTypeLog } from './xds-stream-common.ts';
+import { SubscriberReport } from './xds-subscriber-report.ts';
 import { dependentType, isAffected, isWildcardType, resolve, type Subscription, WILDCARD } from './xds-subscription.ts';
 
 interface TypeState {
@@ -43,7 +45,7 @@ interface TypeState {
   pendingSinceMs: number | undefined;
 }
 
-export class SotwStream {
+export class SotwStream implements ManagedStream {
   private readonly deps: StreamDeps;
   private readonly transport: StreamTransport<DiscoveryResponse>;
   private logger: Logger;
@@ -51,11 +53,13 @@ export class SotwStream {
   private readonly types = new Map<TypeUrl, TypeState>();
   private readonly unknownTypes = new UnknownTypeLog();
   private nonceCounter = 0;
+  private readonly subscribers: SubscriberReport;
 
   constructor(deps: StreamDeps, transport: StreamTransport<DiscoveryResponse>, logger: Logger) {
     this.deps = deps;
     this.transport = transport;
     this.logger = logger;
+    this.subscribers = new SubscriberReport(deps.cache);
   }
 
   get nodeId(): string | undefined {
@@ -64,12 +68,20 @@ export class SotwStream {
 
   onRequest(request: DiscoveryRequest__Output): void {
     if (!this.client) {
-      this.client = readClientInfo(request.node, this.deps.zoneAffinityByDefault);
-      this.logger = this.logger.child({ nodeId: this.client.nodeId, zone: this.client.zone });
+      this.client = readClientInfo(request.node, this.deps.zoneAffinityByDefault, this.deps.resolveClientZone);
+      this.logger = this.logger.child({ nodeId: this.client.nodeId });
       this.logger.info(
-        { zonePriority: this.client.zonePriority, userAgent: this.client.userAgent },
+        {
+          zone: this.client.zone,
+          zoneSource: this.client.zoneSource,
+          zonePriority: this.client.zonePriority,
+          userAgent: this.client.userAgent,
+        },
         'xds client connected (sotw)',
       );
+    } else if (this.client.zoneSource === 'unknown') {
+      // Its Pod may not have been known at the first request: every later request tries again.
+      this.refreshZone();
     }
     const typeUrl = request.type_url;
     if (!isKnownTypeUrl(typeUrl)) {
@@ -91,6 +103,9 @@ export class SotwStream {
     if (nonce !== '') state.awaiting = false;
     if (isNack) this.reportNack(typeUrl, state, request);
     const subscriptionChanged = this.updateSubscription(typeUrl, state, request.resource_names, existing === undefined);
+    if (subscriptionChanged && typeUrl === TYPE_URL.clusterLoadAssignment) {
+      this.subscribers.update(this.client.zone, state.subscription.names);
+    }
     if (isNack) {
       // Only a new subscription or newer content earns a response; never the rejected one again.
       this.respond(typeUrl, state, subscriptionChanged);
@@ -108,6 +123,26 @@ export class SotwStream {
       if (affected) state.pendingSinceMs ??= change.acceptedAtMs;
       this.respond(typeUrl, state, false);
     }
+  }
+
+  refreshZone(): void {
+    const before = this.client;
+    const next = before && resolveZoneAgain(before, this.deps.resolveClientZone);
+    if (!before || !next) return;
+    this.client = next;
+    this.logger.info({ zone: next.zone, was: before.zone }, 'xds client zone resolved');
+    const eds = this.types.get(TYPE_URL.clusterLoadAssignment);
+    if (!eds) return;
+    this.subscribers.update(next.zone, eds.subscription.names);
+    if (next.variant.callerZone === before.variant.callerZone) return;
+    // Same versions, different content (the per-zone variant): resend everything, now or on the next ACK.
+    eds.sent = undefined;
+    eds.answerNext = true;
+    this.respond(TYPE_URL.clusterLoadAssignment, eds, true);
+  }
+
+  onClose(): void {
+    this.subscribers.clear();
   }
 
   private newState(typeUrl: TypeUrl): TypeState {

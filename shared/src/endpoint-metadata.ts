@@ -19,3 +19,15 @@ export interface EndpointMetadata {
   zone?: string;
   shard?: string;
 }
+
+/**
+ * Our per-locality metadata, in `LocalityLbEndpoints.metadata.filter_metadata[FILTER_METADATA_KEY]`,
+ * present only when the control plane knows zones of clients subscribed to the resource: the
+ * calling fleet's share per zone (Envoy's local%), each 0..1, rounded to 0.01.
+ */
+export interface LocalityMetadata {
+  /** Share of the subscribing clients in this locality's zone (0 when none). */
+  clientShare: number;
+  /** Every zone with subscribing clients → its share, including zones without endpoints. */
+  clientShares: Record<string, number>;
+}

@@ -9,7 +9,12 @@ export {
   echoGrpc,
   type StreamEchoRequest,
 } from './echo-proto.ts';
-export { type EndpointMetadata, FILTER_METADATA_KEY, POD_ANNOTATION } from './endpoint-metadata.ts';
+export {
+  type EndpointMetadata,
+  FILTER_METADATA_KEY,
+  type LocalityMetadata,
+  POD_ANNOTATION,
+} from './endpoint-metadata.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { formatProblemList, type Problem } from './problem.ts';
 export {
