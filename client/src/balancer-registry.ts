@@ -18,6 +18,9 @@ export interface EndpointSnapshot {
   readonly ejections: number;
 }
 
+/** Where the zone routing's client shares (Envoy's local%) came from. */
+export type ClientShareSource = 'control-plane' | 'config' | 'equal';
+
 export interface BalancerSnapshot {
   readonly service: string;
   readonly strategy: string;
@@ -28,6 +31,8 @@ export interface BalancerSnapshot {
   readonly pickersPublished: number;
   readonly panic: boolean;
   readonly zoneRouting: ZoneRouting;
+  /** The client shares zone routing used, and their source. */
+  readonly clientShares: { readonly source: ClientShareSource; readonly shares: Readonly<Record<string, number>> };
   readonly endpoints: readonly EndpointSnapshot[];
 }
 

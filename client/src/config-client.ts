@@ -101,9 +101,10 @@ export function parseClientConfig(input: unknown, env: NodeJS.ProcessEnv = proce
   const podName = env.POD_NAME;
   const podNamespace = env.POD_NAMESPACE;
   const metadata: Record<string, string | boolean> = {};
-  // We route by zone ourselves, so ask for the flat assignment; without a zone, leave the choice to
-  // the control plane: its per-caller priorities then tell us our zone (eds-assignment.ts).
-  if (withEnv.zone) metadata['skewless.zone_priority'] = false;
+  // We route by zone ourselves, so ask for the flat assignment; without a zone, ask for per-caller
+  // priorities (even if the server does not default to them): the zone the control plane resolves
+  // for us (from POD_NAME/POD_NAMESPACE → Node) comes back alone at priority 0 (eds-assignment.ts).
+  metadata['skewless.zone_priority'] = !withEnv.zone;
   if (podName) metadata.POD_NAME = podName;
   if (podNamespace) metadata.POD_NAMESPACE = podNamespace;
   if (env.NODE_NAME) metadata.NODE_NAME = env.NODE_NAME;

@@ -29,6 +29,11 @@ export interface EndpointAssignment {
    * priorities: the control plane resolved our zone from the node we sent.
    */
   readonly callerZoneHint: string | undefined;
+  /**
+   * The calling fleet's share per zone as the control plane published it (locality metadata
+   * `clientShares`), or undefined when it published none.
+   */
+  readonly clientShares: ReadonlyMap<string, number> | undefined;
 }
 
 export interface Problem {
@@ -48,9 +53,13 @@ export function parseAssignment(cla: ClusterLoadAssignment__Output): AssignmentR
   const seen = new Map<string, string>();
   if (!cla.cluster_name) problems.push({ path: 'cluster_name', message: 'empty' });
   const zonesByPriority = new Map<number, Set<string>>();
+  let clientShares: Map<string, number> | undefined;
   (cla.endpoints ?? []).forEach((locality, i) => {
     const at = `endpoints[${i}]`;
     const zone = locality.locality?.zone ?? '';
+    const shares = readClientShares(locality.metadata?.filter_metadata?.[FILTER_METADATA_KEY], at, problems);
+    // Every locality carries the same map; the first one found is used.
+    if (shares && !clientShares) clientShares = shares;
     const priority = locality.priority ?? 0;
     const zones = zonesByPriority.get(priority) ?? new Set<string>();
     zones.add(zone);
@@ -112,7 +121,33 @@ export function parseAssignment(cla: ClusterLoadAssignment__Output): AssignmentR
   if (problems.length > 0) return { ok: false, problems };
   const p0 = zonesByPriority.get(0);
   const callerZoneHint = zonesByPriority.size > 1 && p0?.size === 1 ? [...p0][0] : undefined;
-  return { ok: true, value: { serviceName: cla.cluster_name, endpoints, callerZoneHint: callerZoneHint || undefined } };
+  return {
+    ok: true,
+    value: { serviceName: cla.cluster_name, endpoints, callerZoneHint: callerZoneHint || undefined, clientShares },
+  };
+}
+
+/** `clientShares` of a locality's metadata: zone → number in 0..1; undefined when absent. */
+function readClientShares(
+  struct: Parameters<typeof fromProtoStruct>[0],
+  at: string,
+  problems: Problem[],
+): Map<string, number> | undefined {
+  if (!struct) return undefined;
+  const raw = fromProtoStruct(struct).clientShares;
+  if (raw === undefined || raw === null) return undefined;
+  const path = `${at}.metadata.filter_metadata.${FILTER_METADATA_KEY}.clientShares`;
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    problems.push({ path, message: 'not a struct of zone → share' });
+    return undefined;
+  }
+  const shares = new Map<string, number>();
+  for (const [zone, share] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof share !== 'number' || !(share >= 0 && share <= 1)) {
+      problems.push({ path: `${path}.${zone}`, message: `${JSON.stringify(share)} is not a share in 0..1` });
+    } else shares.set(zone, share);
+  }
+  return shares;
 }
 
 export function formatProblems(problems: readonly Problem[], prefix = ''): string {

@@ -15,6 +15,8 @@ export interface EndpointInfo {
   readonly endpoints: ReadonlyMap<string, AssignedEndpoint>;
   /** This client's zone (config, env, or the control plane's priority-0 hint); undefined if unknown. */
   readonly localZone: string | undefined;
+  /** The fleet's share per zone published by the control plane; undefined when it published none. */
+  readonly clientShares: ReadonlyMap<string, number> | undefined;
   /** Where the list came from, for the debug snapshot. */
   readonly source: 'xds' | 'dns-fallback';
 }

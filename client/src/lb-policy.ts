@@ -8,7 +8,7 @@
  * when its in-flight calls reach 0; DRAINING endpoints stay connected but get no new calls.
  */
 import { type ChannelOptions, connectivityState as ConnectivityState, experimental } from '@grpc/grpc-js';
-import { type BalancerSnapshot, liveBalancers } from './balancer-registry.ts';
+import { type BalancerSnapshot, type ClientShareSource, liveBalancers } from './balancer-registry.ts';
 import type { ServiceOptions } from './config-service.ts';
 import type { AssignedEndpoint } from './eds-assignment.ts';
 import { ENDPOINT_INFO_OPTION, type EndpointInfo } from './endpoint-info.ts';
@@ -33,6 +33,11 @@ interface Entry {
   removing: boolean;
 }
 
+interface ClientSharesSnapshot {
+  readonly source: ClientShareSource;
+  readonly shares: ReadonlyMap<string, number>;
+}
+
 function keyOf(endpoint: experimental.Endpoint): string {
   return experimental.subchannelAddressToString(endpoint.addresses[0] as experimental.SubchannelAddress);
 }
@@ -55,6 +60,7 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
   private state = ConnectivityState.IDLE;
   private plan: PickPlan | undefined;
   private pickersPublished = 0;
+  private clientShares: ClientSharesSnapshot = { source: 'equal', shares: new Map() };
 
   constructor(helper: experimental.ChannelControlHelper) {
     this.helper = helper;
@@ -226,19 +232,29 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
   private zoneAffinity(options: ServiceOptions): ZoneAffinityPlanConfig | null {
     const za = options.zoneAffinity;
     const localZone = this.info?.localZone;
+    this.clientShares = this.chooseClientShares(options);
     if (!za.enabled || localZone === undefined) return null;
-    let shares = za.clientShares ? new Map(Object.entries(za.clientShares)) : undefined;
-    if (!shares) {
-      // Without fleet data, assume callers are spread evenly over the zones the service spans.
-      shares = new Map();
-      for (const e of this.entries.values()) if (!e.removing) shares.set(e.info?.zone ?? '', 1);
-    }
     return {
       localZone,
-      clientShares: shares,
+      clientShares: this.clientShares.shares,
       minClusterSize: za.minClusterSize,
       ...(za.forceLocalMinSize !== undefined ? { forceLocalMinSize: za.forceLocalMinSize } : {}),
     };
+  }
+
+  /**
+   * Envoy's local%: the control plane's count of the clients subscribed to this service, when it
+   * published one; else the configured shares; else callers assumed spread evenly over the zones
+   * the service spans.
+   */
+  private chooseClientShares(options: ServiceOptions): ClientSharesSnapshot {
+    const published = this.info?.clientShares;
+    if (published && published.size > 0) return { source: 'control-plane', shares: new Map(published) };
+    const configured = options.zoneAffinity.clientShares;
+    if (configured) return { source: 'config', shares: new Map(Object.entries(configured)) };
+    const shares = new Map<string, number>();
+    for (const e of this.entries.values()) if (!e.removing) shares.set(e.info?.zone ?? '', 1);
+    return { source: 'equal', shares };
   }
 
   private publish(state: ConnectivityState, picker: experimental.Picker, error: string | null): void {
@@ -279,6 +295,7 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
       pickersPublished: this.pickersPublished,
       panic: this.plan?.panic ?? false,
       zoneRouting: this.plan?.routing ?? { mode: 'none', reason: 'no plan yet' },
+      clientShares: { source: this.clientShares.source, shares: Object.fromEntries(this.clientShares.shares) },
       endpoints: [...this.entries.values()].map((e) => ({
         address: e.key,
         zone: e.info?.zone ?? '',

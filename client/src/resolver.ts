@@ -20,6 +20,9 @@ import { LB_POLICY_NAME } from './lb-config.ts';
 
 export const RESOLVER_SCHEME = 'skewless';
 
+/** What an assignment says about zones beyond the endpoints: ours, and the fleet's shares. */
+type ZoneData = Pick<EndpointAssignment, 'callerZoneHint' | 'clientShares'>;
+
 /**
  * Channel option overriding this client's zone for one channel (several simulated clients in one
  * process, or an app that proxies for callers in other zones).
@@ -59,7 +62,7 @@ export function createResolverClass(deps: ResolverDeps): ResolverClass {
     private readonly config: ClientConfig | undefined;
     private cancel: (() => void) | undefined;
     private last:
-      | { endpoints: readonly AssignedEndpoint[]; hint: string | undefined; source: EndpointInfo['source'] }
+      | { endpoints: readonly AssignedEndpoint[]; zones: ZoneData | undefined; source: EndpointInfo['source'] }
       | undefined;
     private answered = false;
     private fallbackTimer: NodeJS.Timeout | undefined;
@@ -93,7 +96,7 @@ export function createResolverClass(deps: ResolverDeps): ResolverClass {
       }
       if (this.last) {
         const last = this.last;
-        setImmediate(() => !this.destroyed && this.report(last.endpoints, last.hint, last.source));
+        setImmediate(() => !this.destroyed && this.report(last.endpoints, last.zones, last.source));
       }
       if (this.cancel) return;
       const { config } = this;
@@ -115,7 +118,7 @@ export function createResolverClass(deps: ResolverDeps): ResolverClass {
       if (this.destroyed) return;
       this.answered = true;
       if (this.fallbackTimer) clearTimeout(this.fallbackTimer);
-      this.report(assignment.endpoints, assignment.callerZoneHint, 'xds');
+      this.report(assignment.endpoints, assignment, 'xds');
     }
 
     onError(message: string, kind: 'invalid-update' | 'unreachable'): void {
@@ -162,15 +165,16 @@ export function createResolverClass(deps: ResolverDeps): ResolverClass {
 
     private report(
       endpoints: readonly AssignedEndpoint[],
-      hint: string | undefined,
+      zones: ZoneData | undefined,
       source: EndpointInfo['source'],
     ): void {
       const config = this.config;
       if (!config || !this.target.ok) return;
-      this.last = { endpoints, hint, source };
+      this.last = { endpoints, zones, source };
       const info: EndpointInfo = {
         endpoints: new Map(endpoints.map((e) => [e.key, e])),
-        localZone: this.zoneOverride ?? config.zone ?? hint,
+        localZone: this.zoneOverride ?? config.zone ?? zones?.callerZoneHint,
+        clientShares: zones?.clientShares,
         source,
       };
       const serviceConfig: ServiceConfigResult = experimental.statusOrFromValue({
