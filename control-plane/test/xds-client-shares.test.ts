@@ -1,0 +1,219 @@
+/**
+ * The fleet's per-zone shares: hysteresis, the per-resource rate limit (fake scheduler, no real
+ * time), quantization, and what the cache publishes in each locality's metadata.
+ */
+import {
+  type Any,
+  type ClusterLoadAssignment__Output,
+  decodeMessage,
+  FILTER_METADATA_KEY,
+  fromProtoStruct,
+  TYPE_URL,
+} from '@skewless/shared';
+import { describe, expect, it } from 'vitest';
+import type { ServicePortEndpoints } from '../src/model.ts';
+import { XdsCache } from '../src/xds-cache.ts';
+import { ClientShareTracker, quantizedShares, sharesMoved } from '../src/xds-client-shares.ts';
+import { captureLogger } from './support/capture-logger.ts';
+import { FakeScheduler } from './support/fake-scheduler.ts';
+
+const NAME = 'default/backend:grpc';
+
+function tracker(scheduler: FakeScheduler) {
+  const republished: { name: string; atMs: number }[] = [];
+  const t = new ClientShareTracker({
+    scheduler,
+    minIntervalMs: 5_000,
+    thresholdShare: 0.05,
+    onRepublish: (name) => republished.push({ name, atMs: scheduler.now() }),
+  });
+  return { t, republished };
+}
+
+describe('client shares', () => {
+  it('quantizes to 0.01 and reports movement only past the threshold or when a zone comes or goes', () => {
+    expect(
+      quantizedShares(
+        new Map([
+          ['a', 2],
+          ['b', 1],
+        ]),
+      ),
+    ).toEqual(
+      new Map([
+        ['a', 0.67],
+        ['b', 0.33],
+      ]),
+    );
+    const published = new Map([
+      ['a', 0.5],
+      ['b', 0.5],
+    ]);
+    expect(
+      sharesMoved(
+        published,
+        new Map([
+          ['a', 0.54],
+          ['b', 0.46],
+        ]),
+        0.05,
+      ),
+    ).toBe(false);
+    expect(
+      sharesMoved(
+        published,
+        new Map([
+          ['a', 0.55],
+          ['b', 0.45],
+        ]),
+        0.05,
+      ),
+    ).toBe(true);
+    expect(sharesMoved(published, new Map([['a', 1]]), 0.05)).toBe(true);
+    expect(
+      sharesMoved(
+        published,
+        new Map([
+          ['a', 0.5],
+          ['c', 0.5],
+        ]),
+        0.05,
+      ),
+    ).toBe(true);
+    expect(sharesMoved(undefined, new Map(), 0.05)).toBe(false);
+  });
+
+  it('publishes the first shares at once, never synchronously, and then at most once per interval', () => {
+    const scheduler = new FakeScheduler();
+    const { t, republished } = tracker(scheduler);
+    t.count(NAME, 'a', 1);
+    expect(republished).toEqual([]); // not from inside count(): the caller is a stream handler
+    scheduler.advance(0);
+    expect(republished).toEqual([{ name: NAME, atMs: 0 }]);
+    expect(t.published(NAME)).toEqual(new Map([['a', 1]]));
+
+    // A fleet connecting: 600 more clients over 3 s cause no publication before the interval ends.
+    for (let i = 0; i < 600; i += 1) {
+      scheduler.advance(5);
+      t.count(NAME, ['a', 'b', 'c'][i % 3] as string, 1);
+    }
+    expect(republished).toHaveLength(1);
+    scheduler.advance(5_000 - scheduler.now() - 1);
+    expect(republished).toHaveLength(1);
+    scheduler.advance(1);
+    expect(republished.map((r) => r.atMs)).toEqual([0, 5_000]);
+    // 201 / 200 / 200 of 601 clients.
+    expect(t.published(NAME)).toEqual(
+      new Map([
+        ['a', 0.33],
+        ['b', 0.33],
+        ['c', 0.33],
+      ]),
+    );
+  });
+
+  it('ignores movements below the threshold (hysteresis), however many', () => {
+    const scheduler = new FakeScheduler();
+    const { t, republished } = tracker(scheduler);
+    for (let i = 0; i < 50; i += 1) t.count(NAME, 'a', 1);
+    for (let i = 0; i < 50; i += 1) t.count(NAME, 'b', 1);
+    scheduler.advance(0);
+    expect(t.published(NAME)).toEqual(
+      new Map([
+        ['a', 0.5],
+        ['b', 0.5],
+      ]),
+    );
+    // 50/50 → 54/50 (a: 0.519): under 0.05, nothing even after the interval.
+    for (let i = 0; i < 4; i += 1) t.count(NAME, 'a', 1);
+    scheduler.advance(60_000);
+    expect(republished).toHaveLength(1);
+    // → 62/50 (a: 0.554): past it.
+    for (let i = 0; i < 8; i += 1) t.count(NAME, 'a', 1);
+    scheduler.advance(0);
+    expect(republished).toHaveLength(2);
+    expect(t.published(NAME)).toEqual(
+      new Map([
+        ['a', 0.55],
+        ['b', 0.45],
+      ]),
+    );
+  });
+
+  it('re-evaluates at the end of the interval and publishes nothing if the change undid itself', () => {
+    const scheduler = new FakeScheduler();
+    const { t, republished } = tracker(scheduler);
+    t.count(NAME, 'a', 1);
+    t.count(NAME, 'b', 1);
+    scheduler.advance(0);
+    t.count(NAME, 'c', 1); // a zone appears ...
+    scheduler.advance(1_000);
+    t.count(NAME, 'c', -1); // ... and goes before the interval ends
+    scheduler.advance(10_000);
+    expect(republished).toHaveLength(1);
+  });
+
+  it('publishes the removal when the last subscriber leaves, then forgets the resource', () => {
+    const scheduler = new FakeScheduler();
+    const { t, republished } = tracker(scheduler);
+    t.count(NAME, 'a', 1);
+    scheduler.advance(0);
+    t.count(NAME, 'a', -1);
+    scheduler.advance(5_000);
+    expect(republished).toHaveLength(2);
+    expect(t.published(NAME)).toBeUndefined();
+  });
+});
+
+function service(): ServicePortEndpoints {
+  return {
+    key: { namespace: 'default', service: 'backend', port: 'grpc' },
+    name: NAME,
+    servicePort: 50051,
+    endpoints: [
+      { address: '10.0.0.1', port: 8080, health: 'HEALTHY', zone: 'zone-a', weight: 1 },
+      { address: '10.0.0.2', port: 8080, health: 'HEALTHY', zone: 'zone-b', weight: 1 },
+    ],
+  };
+}
+
+function decodeCla(any: Any | undefined): ClusterLoadAssignment__Output {
+  return decodeMessage<ClusterLoadAssignment__Output>(TYPE_URL.clusterLoadAssignment, (any as { value: Buffer }).value);
+}
+
+function localityMetadata(cla: ClusterLoadAssignment__Output) {
+  return cla.endpoints.map((l) => ({
+    zone: l.locality?.zone,
+    priority: l.priority,
+    metadata: l.metadata ? fromProtoStruct(l.metadata.filter_metadata[FILTER_METADATA_KEY]) : undefined,
+  }));
+}
+
+describe('XdsCache with client shares', () => {
+  it('puts clientShare and the whole clientShares map on every locality, in every zone variant, with a new version', () => {
+    const scheduler = new FakeScheduler();
+    const cache = new XdsCache({ logger: captureLogger().logger, batchWindowMs: 20, versionPrefix: 'p', scheduler });
+    cache.replaceAll([service()]);
+    scheduler.advance(20);
+    const before = cache.get(TYPE_URL.clusterLoadAssignment, NAME);
+    expect(localityMetadata(decodeCla(before?.any)).map((l) => l.metadata)).toEqual([undefined, undefined]);
+
+    cache.countSubscribers(NAME, 'zone-a', 1);
+    cache.countSubscribers(NAME, 'zone-a', 1);
+    cache.countSubscribers(NAME, 'zone-c', 1); // clients in a zone without endpoints count too
+    scheduler.advance(20);
+    const after = cache.get(TYPE_URL.clusterLoadAssignment, NAME);
+    expect(after?.version).not.toBe(before?.version);
+    const shares = { 'zone-a': 0.67, 'zone-c': 0.33 };
+    expect(localityMetadata(decodeCla(after?.any))).toEqual([
+      { zone: 'zone-a', priority: 0, metadata: { clientShare: 0.67, clientShares: shares } },
+      { zone: 'zone-b', priority: 0, metadata: { clientShare: 0, clientShares: shares } },
+    ]);
+    const variant = cache.get(TYPE_URL.clusterLoadAssignment, NAME, { callerZone: 'zone-b' });
+    expect(localityMetadata(decodeCla(variant?.any))).toEqual([
+      { zone: 'zone-b', priority: 0, metadata: { clientShare: 0, clientShares: shares } },
+      { zone: 'zone-a', priority: 1, metadata: { clientShare: 0.67, clientShares: shares } },
+    ]);
+    cache.close();
+  });
+});
