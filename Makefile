@@ -9,7 +9,7 @@ VITEST := vitest run
 	bench-control-plane bench-client e2e gen-protos format clean
 
 help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
 
 tools: ## Install every external tool (Node deps, etcd, kube-apiserver, Envoy, k6) into .tools/.
 	@$(TOOLS) all
