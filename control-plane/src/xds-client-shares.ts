@@ -8,6 +8,7 @@
  *   publication (hysteresis), and
  * - at least `minIntervalMs` passed since its last publication (rate limit); a change inside the
  *   interval is re-evaluated when it ends, so the final state is always published.
+ * A resource's first shares are published one interval after its first subscriber arrived.
  * Published shares are quantized to 0.01 so that bytes do not churn on tiny movements.
  * No I/O; time comes from the injected scheduler.
  */
@@ -61,7 +62,10 @@ export class ClientShareTracker {
       state = {
         counts: new Map(),
         published: undefined,
-        lastPublishedAtMs: Number.NEGATIVE_INFINITY,
+        // The first publication waits one interval too: the first subscriber's shares ({its zone: 1})
+        // are almost surely wrong while a fleet connects, and publishing them for every resource,
+        // then correcting them all one interval later, is the burst this avoids (bench/fanout.ts).
+        lastPublishedAtMs: this.options.scheduler.now(),
         timer: undefined,
       };
       this.resources.set(name, state);

@@ -83,25 +83,34 @@ describe('client shares', () => {
     expect(sharesMoved(undefined, new Map(), 0.05)).toBe(false);
   });
 
-  it('publishes the first shares at once, never synchronously, and then at most once per interval', () => {
+  it('publishes the first shares one interval after the first subscriber, never synchronously', () => {
     const scheduler = new FakeScheduler();
     const { t, republished } = tracker(scheduler);
     t.count(NAME, 'a', 1);
     expect(republished).toEqual([]); // not from inside count(): the caller is a stream handler
-    scheduler.advance(0);
-    expect(republished).toEqual([{ name: NAME, atMs: 0 }]);
+    scheduler.advance(4_999);
+    expect(republished).toEqual([]);
+    scheduler.advance(1);
+    expect(republished).toEqual([{ name: NAME, atMs: 5_000 }]);
     expect(t.published(NAME)).toEqual(new Map([['a', 1]]));
+  });
 
+  it('publishes at most once per interval while a fleet connects, and the final state at its end', () => {
+    const scheduler = new FakeScheduler();
+    const { t, republished } = tracker(scheduler);
+    t.count(NAME, 'a', 1);
+    scheduler.advance(5_000);
+    expect(republished).toHaveLength(1);
     // A fleet connecting: 600 more clients over 3 s cause no publication before the interval ends.
     for (let i = 0; i < 600; i += 1) {
       scheduler.advance(5);
       t.count(NAME, ['a', 'b', 'c'][i % 3] as string, 1);
     }
     expect(republished).toHaveLength(1);
-    scheduler.advance(5_000 - scheduler.now() - 1);
+    scheduler.advance(10_000 - scheduler.now() - 1);
     expect(republished).toHaveLength(1);
     scheduler.advance(1);
-    expect(republished.map((r) => r.atMs)).toEqual([0, 5_000]);
+    expect(republished.map((r) => r.atMs)).toEqual([5_000, 10_000]);
     // 201 / 200 / 200 of 601 clients.
     expect(t.published(NAME)).toEqual(
       new Map([
@@ -117,7 +126,7 @@ describe('client shares', () => {
     const { t, republished } = tracker(scheduler);
     for (let i = 0; i < 50; i += 1) t.count(NAME, 'a', 1);
     for (let i = 0; i < 50; i += 1) t.count(NAME, 'b', 1);
-    scheduler.advance(0);
+    scheduler.advance(5_000);
     expect(t.published(NAME)).toEqual(
       new Map([
         ['a', 0.5],
@@ -128,7 +137,7 @@ describe('client shares', () => {
     for (let i = 0; i < 4; i += 1) t.count(NAME, 'a', 1);
     scheduler.advance(60_000);
     expect(republished).toHaveLength(1);
-    // → 62/50 (a: 0.554): past it.
+    // → 62/50 (a: 0.554): past it, and long after the last publication, so at once.
     for (let i = 0; i < 8; i += 1) t.count(NAME, 'a', 1);
     scheduler.advance(0);
     expect(republished).toHaveLength(2);
@@ -145,7 +154,7 @@ describe('client shares', () => {
     const { t, republished } = tracker(scheduler);
     t.count(NAME, 'a', 1);
     t.count(NAME, 'b', 1);
-    scheduler.advance(0);
+    scheduler.advance(5_000);
     t.count(NAME, 'c', 1); // a zone appears ...
     scheduler.advance(1_000);
     t.count(NAME, 'c', -1); // ... and goes before the interval ends
@@ -157,7 +166,7 @@ describe('client shares', () => {
     const scheduler = new FakeScheduler();
     const { t, republished } = tracker(scheduler);
     t.count(NAME, 'a', 1);
-    scheduler.advance(0);
+    scheduler.advance(5_000);
     t.count(NAME, 'a', -1);
     scheduler.advance(5_000);
     expect(republished).toHaveLength(2);
@@ -201,7 +210,7 @@ describe('XdsCache with client shares', () => {
     cache.countSubscribers(NAME, 'zone-a', 1);
     cache.countSubscribers(NAME, 'zone-a', 1);
     cache.countSubscribers(NAME, 'zone-c', 1); // clients in a zone without endpoints count too
-    scheduler.advance(20);
+    scheduler.advance(5_000 + 20); // one rate-limit interval, then the batching window
     const after = cache.get(TYPE_URL.clusterLoadAssignment, NAME);
     expect(after?.version).not.toBe(before?.version);
     const shares = { 'zone-a': 0.67, 'zone-c': 0.33 };
