@@ -92,7 +92,12 @@ export interface XdsCacheOptions {
   /** Suffix of the DNS-style Listener aliases for proxyless gRPC (default `cluster.local`). */
   readonly clusterDomain?: string;
   /** Fleet-share hysteresis and rate limit (xds-client-shares.ts); defaults 0.05 and 5000 ms. */
-  readonly clientShares?: { readonly thresholdShare?: number; readonly minIntervalMs?: number };
+  readonly clientShares?: {
+    readonly thresholdShare?: number;
+    readonly minIntervalMs?: number;
+    /** Spreads first publications over a second interval (default Math.random). */
+    readonly random?: () => number;
+  };
 }
 
 interface Entry extends CachedResource {

@@ -8,7 +8,7 @@
  *   publication (hysteresis), and
  * - at least `minIntervalMs` passed since its last publication (rate limit); a change inside the
  *   interval is re-evaluated when it ends, so the final state is always published.
- * A resource's first shares are published one interval after its first subscriber arrived.
+ * A resource's first shares are published 1 to 2 intervals (random) after its first subscriber.
  * Published shares are quantized to 0.01 so that bytes do not churn on tiny movements.
  * No I/O; time comes from the injected scheduler.
  */
@@ -32,6 +32,8 @@ export interface ClientShareTrackerOptions {
   readonly onRepublish: (name: string) => void;
   readonly thresholdShare?: number;
   readonly minIntervalMs?: number;
+  /** In [0, 1); spreads first publications (default Math.random). */
+  readonly random?: () => number;
 }
 
 interface ResourceState {
@@ -46,12 +48,14 @@ export class ClientShareTracker {
   private readonly options: ClientShareTrackerOptions;
   private readonly thresholdShare: number;
   private readonly minIntervalMs: number;
+  private readonly random: () => number;
   private readonly resources = new Map<string, ResourceState>();
 
   constructor(options: ClientShareTrackerOptions) {
     this.options = options;
     this.thresholdShare = options.thresholdShare ?? DEFAULT_SHARE_THRESHOLD;
     this.minIntervalMs = options.minIntervalMs ?? DEFAULT_SHARE_MIN_INTERVAL_MS;
+    this.random = options.random ?? Math.random;
   }
 
   /** `delta` clients in `zone` (non-empty) started (+1) or stopped (-1) subscribing to `name`. */
@@ -62,10 +66,11 @@ export class ClientShareTracker {
       state = {
         counts: new Map(),
         published: undefined,
-        // The first publication waits one interval too: the first subscriber's shares ({its zone: 1})
-        // are almost surely wrong while a fleet connects, and publishing them for every resource,
-        // then correcting them all one interval later, is the burst this avoids (bench/fanout.ts).
-        lastPublishedAtMs: this.options.scheduler.now(),
+        // The first publication waits one interval plus a random part of another: the first
+        // subscriber's shares ({its zone: 1}) are almost surely wrong while a fleet connects, and
+        // after a control-plane restart every resource gets its first subscriber at once;
+        // publishing them all together is a push of everything to everyone (seen in bench/fanout.ts).
+        lastPublishedAtMs: this.options.scheduler.now() + this.minIntervalMs * this.random(),
         timer: undefined,
       };
       this.resources.set(name, state);

@@ -19,12 +19,13 @@ import { FakeScheduler } from './support/fake-scheduler.ts';
 
 const NAME = 'default/backend:grpc';
 
-function tracker(scheduler: FakeScheduler) {
+function tracker(scheduler: FakeScheduler, random = () => 0) {
   const republished: { name: string; atMs: number }[] = [];
   const t = new ClientShareTracker({
     scheduler,
     minIntervalMs: 5_000,
     thresholdShare: 0.05,
+    random,
     onRepublish: (name) => republished.push({ name, atMs: scheduler.now() }),
   });
   return { t, republished };
@@ -93,6 +94,16 @@ describe('client shares', () => {
     scheduler.advance(1);
     expect(republished).toEqual([{ name: NAME, atMs: 5_000 }]);
     expect(t.published(NAME)).toEqual(new Map([['a', 1]]));
+  });
+
+  it('spreads first publications over a second interval, so a restart does not push every resource at once', () => {
+    const scheduler = new FakeScheduler();
+    const { t, republished } = tracker(scheduler, () => 0.5);
+    t.count(NAME, 'a', 1);
+    scheduler.advance(7_499);
+    expect(republished).toEqual([]);
+    scheduler.advance(1);
+    expect(republished).toEqual([{ name: NAME, atMs: 7_500 }]);
   });
 
   it('publishes at most once per interval while a fleet connects, and the final state at its end', () => {
@@ -201,7 +212,13 @@ function localityMetadata(cla: ClusterLoadAssignment__Output) {
 describe('XdsCache with client shares', () => {
   it('puts clientShare and the whole clientShares map on every locality, in every zone variant, with a new version', () => {
     const scheduler = new FakeScheduler();
-    const cache = new XdsCache({ logger: captureLogger().logger, batchWindowMs: 20, versionPrefix: 'p', scheduler });
+    const cache = new XdsCache({
+      logger: captureLogger().logger,
+      batchWindowMs: 20,
+      versionPrefix: 'p',
+      scheduler,
+      clientShares: { random: () => 0 },
+    });
     cache.replaceAll([service()]);
     scheduler.advance(20);
     const before = cache.get(TYPE_URL.clusterLoadAssignment, NAME);
