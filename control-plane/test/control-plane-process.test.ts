@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { CoreV1Api, DiscoveryV1Api, type V1Endpoint } from '@kubernetes/client-node';
 import {
   type ClusterLoadAssignment__Output,
@@ -50,6 +51,8 @@ class RecordingSubscriber {
       try {
         response = await this.client.next('xDS response', 60_000);
       } catch {
+        // Either a quiet minute (keep listening) or the stream ended (stop: it will not restart).
+        if (this.client.ended()) return;
         continue;
       }
       if (response.type_url === TYPE_URL.clusterLoadAssignment) {
@@ -77,6 +80,11 @@ class RecordingSubscriber {
 
   latest() {
     return this.assignments.at(-1)?.endpoints ?? [];
+  }
+
+  /** How the server ended this subscriber's stream. */
+  streamStatus(timeoutMs: number) {
+    return this.client.status(timeoutMs);
   }
 
   close(): void {
@@ -240,5 +248,12 @@ describe('skewless control-plane, between a real kube-apiserver and an xDS subsc
     await until('the cluster to disappear from CDS', () => (subscriber.clusters.at(-1)?.length ?? 1) === 0);
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     expect(metrics).toMatch(/skewless_xds_/);
+  });
+
+  it('shuts down on SIGTERM: ends ADS streams with UNAVAILABLE so clients reconnect, then exits 0', async () => {
+    const exit = await controlPlane.stop(10_000);
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    const status = await subscriber.streamStatus(5000);
+    expect(status.code).toBe(grpc.status.UNAVAILABLE);
   });
 });

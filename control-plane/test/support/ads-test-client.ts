@@ -135,6 +135,11 @@ export class SotwTestClient {
     return this.queue.pending();
   }
 
+  /** Whether the server (or a cancel) has ended the stream. */
+  ended(): boolean {
+    return this.queue.ended !== undefined;
+  }
+
   status(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<grpc.StatusObject> {
     return this.queue.status(timeoutMs);
   }
