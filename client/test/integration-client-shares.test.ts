@@ -25,7 +25,11 @@ describe('client shares from the control plane', () => {
   beforeAll(async () => {
     backends = await startZonedBackends(3, ['zone-a', 'zone-b']);
     // A short rate-limit interval keeps the test quick; the 5 s default is unit-tested.
-    server = createXdsServer({ logger: silentLogger, batchWindowMs: 5, clientShares: { minIntervalMs: 200 } });
+    server = createXdsServer({
+      logger: silentLogger,
+      batchWindowMs: 5,
+      clientShares: { minIntervalMs: 200, shareOnlyDelayMs: 200 },
+    });
     server.sink.replaceAll([serviceEndpoints(backends)]);
     port = await server.bind('127.0.0.1:0');
     registration = registerClient(port, { zone: 'zone-a' });

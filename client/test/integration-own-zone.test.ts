@@ -62,7 +62,7 @@ describe('own zone learned from the control plane', () => {
       logger: silentLogger,
       batchWindowMs: 5,
       // A short rate-limit interval keeps the test quick; the 5 s default is unit-tested.
-      clientShares: { minIntervalMs: 200 },
+      clientShares: { minIntervalMs: 200, shareOnlyDelayMs: 200 },
       resolveClientZone: ({ podNamespace, podName }) =>
         podNamespace && podName ? discovery.zoneOfPod(podNamespace, podName) : undefined,
     });

@@ -91,10 +91,11 @@ export interface XdsCacheOptions {
   readonly scheduler?: CacheScheduler;
   /** Suffix of the DNS-style Listener aliases for proxyless gRPC (default `cluster.local`). */
   readonly clusterDomain?: string;
-  /** Fleet-share hysteresis and rate limit (xds-client-shares.ts); defaults 0.05 and 5000 ms. */
+  /** Fleet-share hysteresis, rate limit and ride-along delay (xds-client-shares.ts); defaults 0.05, 5 s, 30 s. */
   readonly clientShares?: {
     readonly thresholdShare?: number;
     readonly minIntervalMs?: number;
+    readonly shareOnlyDelayMs?: number;
     /** Spreads first publications over a second interval (default Math.random). */
     readonly random?: () => number;
   };

@@ -8,8 +8,13 @@
  *   publication (hysteresis), and
  * - at least `minIntervalMs` passed since its last publication (rate limit); a change inside the
  *   interval is re-evaluated when it ends, so the final state is always published.
- * A resource's first shares are published 1 to 2 intervals (random) after its first subscriber.
+ * A resource's first shares are decided 1 to 2 intervals (random) after its first subscriber.
  * Published shares are quantized to 0.01 so that bytes do not churn on tiny movements.
+ *
+ * Decided shares are not urgent (they nudge spill ratios; clients assume equal shares until they
+ * have some), endpoint changes are. So decided shares ride along with the resource's next rebuild
+ * for any reason, and a push of shares alone waits `shareOnlyDelayMs` (1 to 2 times, random): when
+ * a fleet connects, or during a rollout, share updates then cost no pushes of their own.
  * No I/O; time comes from the injected scheduler.
  */
 
@@ -22,16 +27,19 @@ export interface ShareScheduler {
 
 export const DEFAULT_SHARE_THRESHOLD = 0.05;
 export const DEFAULT_SHARE_MIN_INTERVAL_MS = 5_000;
+export const DEFAULT_SHARE_ONLY_DELAY_MS = 30_000;
 
 /** Zone → share of the subscribing clients, 0..1, quantized; sorted by zone. */
 export type ZoneShares = ReadonlyMap<string, number>;
 
 export interface ClientShareTrackerOptions {
   readonly scheduler: ShareScheduler;
-  /** Called when `name`'s shares changed (never synchronously from `count`). */
+  /** Asks for a rebuild of `name` carrying its decided shares (never synchronously from `count`). */
   readonly onRepublish: (name: string) => void;
   readonly thresholdShare?: number;
   readonly minIntervalMs?: number;
+  /** How long decided shares wait for a ride before they are pushed alone (0: at once). */
+  readonly shareOnlyDelayMs?: number;
   /** In [0, 1); spreads first publications (default Math.random). */
   readonly random?: () => number;
 }
@@ -42,12 +50,15 @@ interface ResourceState {
   published: ZoneShares | undefined;
   lastPublishedAtMs: number;
   timer: unknown;
+  /** Pending share-only rebuild, if decided shares are still waiting for a ride. */
+  pushTimer: unknown;
 }
 
 export class ClientShareTracker {
   private readonly options: ClientShareTrackerOptions;
   private readonly thresholdShare: number;
   private readonly minIntervalMs: number;
+  private readonly shareOnlyDelayMs: number;
   private readonly random: () => number;
   private readonly resources = new Map<string, ResourceState>();
 
@@ -55,6 +66,7 @@ export class ClientShareTracker {
     this.options = options;
     this.thresholdShare = options.thresholdShare ?? DEFAULT_SHARE_THRESHOLD;
     this.minIntervalMs = options.minIntervalMs ?? DEFAULT_SHARE_MIN_INTERVAL_MS;
+    this.shareOnlyDelayMs = options.shareOnlyDelayMs ?? DEFAULT_SHARE_ONLY_DELAY_MS;
     this.random = options.random ?? Math.random;
   }
 
@@ -72,6 +84,7 @@ export class ClientShareTracker {
         // publishing them all together is a push of everything to everyone (seen in bench/fanout.ts).
         lastPublishedAtMs: this.options.scheduler.now() + this.minIntervalMs * this.random(),
         timer: undefined,
+        pushTimer: undefined,
       };
       this.resources.set(name, state);
     }
@@ -90,7 +103,7 @@ export class ClientShareTracker {
     if (this.moved(state)) state.timer = scheduler.setTimeout(() => this.evaluate(name, state), waitMs);
   }
 
-  /** The shares last published for `name` (undefined: none, publish no share metadata). */
+  /** The shares any build of `name` uses now (undefined: none, publish no share metadata). */
   published(name: string): ZoneShares | undefined {
     return this.resources.get(name)?.published;
   }
@@ -98,7 +111,9 @@ export class ClientShareTracker {
   close(): void {
     for (const state of this.resources.values()) {
       if (state.timer !== undefined) this.options.scheduler.clearTimeout(state.timer);
+      if (state.pushTimer !== undefined) this.options.scheduler.clearTimeout(state.pushTimer);
       state.timer = undefined;
+      state.pushTimer = undefined;
     }
   }
 
@@ -108,9 +123,20 @@ export class ClientShareTracker {
     const shares = quantizedShares(state.counts);
     state.published = shares.size > 0 ? shares : undefined;
     state.lastPublishedAtMs = this.options.scheduler.now();
-    // Forget resources nobody watches any more, once their removal is published.
+    // Forget resources nobody watches any more; the pending push still publishes their removal.
     if (state.counts.size === 0) this.resources.delete(name);
-    this.options.onRepublish(name);
+    if (this.shareOnlyDelayMs === 0) {
+      this.options.onRepublish(name);
+      return;
+    }
+    // One pending push at a time: it always carries the latest decided shares.
+    state.pushTimer ??= this.options.scheduler.setTimeout(
+      () => {
+        state.pushTimer = undefined;
+        this.options.onRepublish(name);
+      },
+      this.shareOnlyDelayMs * (1 + this.random()),
+    );
   }
 
   private moved(state: ResourceState): boolean {

@@ -25,6 +25,7 @@ function tracker(scheduler: FakeScheduler, random = () => 0) {
     scheduler,
     minIntervalMs: 5_000,
     thresholdShare: 0.05,
+    shareOnlyDelayMs: 0,
     random,
     onRepublish: (name) => republished.push({ name, atMs: scheduler.now() }),
   });
@@ -217,7 +218,7 @@ describe('XdsCache with client shares', () => {
       batchWindowMs: 20,
       versionPrefix: 'p',
       scheduler,
-      clientShares: { random: () => 0 },
+      clientShares: { random: () => 0, shareOnlyDelayMs: 0 },
     });
     cache.replaceAll([service()]);
     scheduler.advance(20);
@@ -240,6 +241,56 @@ describe('XdsCache with client shares', () => {
       { zone: 'zone-b', priority: 0, metadata: { clientShare: 0, clientShares: shares } },
       { zone: 'zone-a', priority: 1, metadata: { clientShare: 0.67, clientShares: shares } },
     ]);
+    cache.close();
+  });
+
+  it('lets decided shares ride along with the next endpoint change, and pushes them alone only after the delay', () => {
+    const scheduler = new FakeScheduler();
+    const cache = new XdsCache({
+      logger: captureLogger().logger,
+      batchWindowMs: 20,
+      versionPrefix: 'p',
+      scheduler,
+      clientShares: { random: () => 0, shareOnlyDelayMs: 30_000 },
+    });
+    const versions: string[] = [];
+    cache.watch((change) => versions.push(change.version));
+    cache.replaceAll([service()]);
+    scheduler.advance(20);
+    cache.countSubscribers(NAME, 'zone-a', 1);
+    cache.countSubscribers(NAME, 'zone-b', 1);
+    scheduler.advance(5_000 + 20);
+    // Decided, but not worth a push of its own yet.
+    expect(versions).toHaveLength(1);
+    expect(
+      localityMetadata(decodeCla(cache.get(TYPE_URL.clusterLoadAssignment, NAME)?.any))[0]?.metadata,
+    ).toBeUndefined();
+
+    const moved = service();
+    cache.replaceAll([{ ...moved, endpoints: [...moved.endpoints, { ...moved.endpoints[0]!, address: '10.0.0.3' }] }]);
+    scheduler.advance(20);
+    expect(versions).toHaveLength(2);
+    const shares = { 'zone-a': 0.5, 'zone-b': 0.5 };
+    expect(localityMetadata(decodeCla(cache.get(TYPE_URL.clusterLoadAssignment, NAME)?.any))[0]?.metadata).toEqual({
+      clientShare: 0.5,
+      clientShares: shares,
+    });
+
+    // The deferred share-only push finds the shares already out: same bytes, no new version.
+    scheduler.advance(30_000 + 20);
+    expect(versions).toHaveLength(2);
+
+    // A later share change with no endpoint change is pushed alone, once the delay has passed.
+    cache.countSubscribers(NAME, 'zone-a', 1);
+    cache.countSubscribers(NAME, 'zone-a', 1);
+    scheduler.advance(5_000 + 20);
+    expect(versions).toHaveLength(2);
+    scheduler.advance(30_000 + 20);
+    expect(versions).toHaveLength(3);
+    expect(localityMetadata(decodeCla(cache.get(TYPE_URL.clusterLoadAssignment, NAME)?.any))[0]?.metadata).toEqual({
+      clientShare: 0.75,
+      clientShares: { 'zone-a': 0.75, 'zone-b': 0.25 },
+    });
     cache.close();
   });
 });
