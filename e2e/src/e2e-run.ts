@@ -20,6 +20,12 @@ export const E2E_SUITES = [
   { file: 'client/test/integration-distribution.test.ts', what: 'our client vs a pinned-connection baseline' },
   { file: 'client/test/integration-zone-affinity.test.ts', what: 'zone affinity and spillover' },
   { file: 'client/test/integration-failover.test.ts', what: 'control plane killed, endpoints drained: zero errors' },
+  { file: 'client/test/integration-scale-up.test.ts', what: 'a new endpoint ramps in with slow start, no call fails' },
+  {
+    file: 'client/test/integration-own-zone.test.ts',
+    what: 'a client with no zone configured learns it (pod → node → zone)',
+  },
+  { file: 'client/test/integration-client-shares.test.ts', what: "the fleet's per-zone shares from the control plane" },
 ] as const;
 
 export const NOT_YET = [
