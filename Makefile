@@ -25,7 +25,8 @@ test-control-plane: deps-node ## Control-plane tests only (real kube-apiserver, 
 	@$(TOOLS) etcd kube-apiserver envoy
 	$(VITEST) control-plane
 
-test-client: deps-node ## Client-library tests only (simulations, then real gRPC on loopback).
+test-client: deps-node ## Client-library tests only (simulations, then real gRPC on loopback, one real kube-apiserver).
+	@$(TOOLS) etcd kube-apiserver
 	$(VITEST) client
 
 lint: deps-node ## Formatting and lint rules (biome).
