@@ -19,8 +19,8 @@ import {
   type TypeUrl,
 } from '@skewless/shared';
 import type { CacheChange } from './xds-cache.ts';
-import { type ClientInfo, readClientInfo, resolveZoneAgain } from './xds-client-info.ts';
 import { type ManagedStream, type StreamDeps, type StreamTransport, UnknownTypeLog } from './xds-stream-common.ts';
+import { StreamPeer, type ZoneChange } from './xds-stream-peer.ts';
 import { SubscriberReport } from './xds-subscriber-report.ts';
 import {
   dependentType,
@@ -47,8 +47,7 @@ interface TypeState {
 export class DeltaStream implements ManagedStream {
   private readonly deps: StreamDeps;
   private readonly transport: StreamTransport<DeltaDiscoveryResponse>;
-  private logger: Logger;
-  private client: ClientInfo | undefined;
+  private readonly peer: StreamPeer;
   private readonly types = new Map<TypeUrl, TypeState>();
   private readonly unknownTypes = new UnknownTypeLog();
   private nonceCounter = 0;
@@ -57,34 +56,20 @@ export class DeltaStream implements ManagedStream {
   constructor(deps: StreamDeps, transport: StreamTransport<DeltaDiscoveryResponse>, logger: Logger) {
     this.deps = deps;
     this.transport = transport;
-    this.logger = logger;
+    this.peer = new StreamPeer(deps, 'delta', logger);
     this.subscribers = new SubscriberReport(deps.cache);
   }
 
   onRequest(request: DeltaDiscoveryRequest__Output): void {
-    if (!this.client) {
-      this.client = readClientInfo(request.node, this.deps.zoneAffinityByDefault, this.deps.resolveClientZone);
-      this.logger = this.logger.child({ nodeId: this.client.nodeId });
-      this.logger.info(
-        {
-          zone: this.client.zone,
-          zoneSource: this.client.zoneSource,
-          zonePriority: this.client.zonePriority,
-          userAgent: this.client.userAgent,
-        },
-        'xds client connected (delta)',
-      );
-    } else if (this.client.zoneSource === 'unknown') {
-      // Its Pod may not have been known at the first request: every later request tries again.
-      this.refreshZone();
-    }
+    const zoneChange = this.peer.observe(request.node);
+    if (zoneChange) this.onZoneResolved(zoneChange);
     const typeUrl = request.type_url;
     if (!isKnownTypeUrl(typeUrl)) {
-      this.unknownTypes.report(this.logger, typeUrl);
+      this.unknownTypes.report(this.peer.logger, typeUrl);
       return;
     }
     const existing = this.types.get(typeUrl);
-    this.logger.trace(
+    this.peer.logger.trace(
       {
         type: TYPE_SHORT_NAME[typeUrl],
         nonce: request.response_nonce,
@@ -97,12 +82,13 @@ export class DeltaStream implements ManagedStream {
     const state = existing ?? this.newState(typeUrl);
     if (!existing) this.initialize(typeUrl, state, request);
     else this.applySubscriptionChange(state, request);
-    if (typeUrl === TYPE_URL.clusterLoadAssignment) this.subscribers.update(this.client.zone, state.subscription.names);
+    if (typeUrl === TYPE_URL.clusterLoadAssignment)
+      this.subscribers.update(this.peer.info?.zone ?? '', state.subscription.names);
 
     const nonce = request.response_nonce;
     if (nonce !== '') {
       if (nonce !== state.nonce) {
-        this.logger.debug(
+        this.peer.logger.debug(
           { type: TYPE_SHORT_NAME[typeUrl], nonce, latest: state.nonce },
           'stale nonce: ACK/NACK ignored',
         );
@@ -124,11 +110,12 @@ export class DeltaStream implements ManagedStream {
   }
 
   refreshZone(): void {
-    const before = this.client;
-    const next = before && resolveZoneAgain(before, this.deps.resolveClientZone);
-    if (!before || !next) return;
-    this.client = next;
-    this.logger.info({ zone: next.zone, was: before.zone }, 'xds client zone resolved');
+    const zoneChange = this.peer.refresh();
+    if (zoneChange) this.onZoneResolved(zoneChange);
+  }
+
+  /** The client's zone became known (or changed): re-count it, and resend assignments if their variant changed. */
+  private onZoneResolved({ before, next }: ZoneChange): void {
     const eds = this.types.get(TYPE_URL.clusterLoadAssignment);
     if (!eds) return;
     this.subscribers.update(next.zone, eds.subscription.names);
@@ -184,7 +171,7 @@ export class DeltaStream implements ManagedStream {
   private respond(typeUrl: TypeUrl, state: TypeState): void {
     const { cache } = this.deps;
     if (!cache.ready() || state.awaiting) return;
-    const resources = resolve(cache, typeUrl, state.subscription, this.client?.variant ?? {});
+    const resources = resolve(cache, typeUrl, state.subscription, this.peer.info?.variant ?? {});
     const present = new Set(resources.map((r) => r.name));
     const changed = resources.filter((r) => state.known.get(r.name) !== r.version);
     const removed = [...state.known.keys()].filter((name) => !present.has(name)).sort();
@@ -213,7 +200,7 @@ export class DeltaStream implements ManagedStream {
       awaiting: true,
       pendingSinceMs: undefined,
     });
-    this.logger.debug(
+    this.peer.logger.debug(
       { type: TYPE_SHORT_NAME[typeUrl], version, nonce, resources: changed.length, removed: removed.length },
       'sent',
     );
@@ -242,7 +229,7 @@ export class DeltaStream implements ManagedStream {
   private reportNack(typeUrl: TypeUrl, state: TypeState, request: DeltaDiscoveryRequest__Output): void {
     const type = TYPE_SHORT_NAME[typeUrl];
     this.deps.metrics.nacked(type);
-    this.logger.warn(
+    this.peer.logger.warn(
       {
         type,
         typeUrl,

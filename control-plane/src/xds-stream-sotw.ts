@@ -24,8 +24,8 @@ import {
   type TypeUrl,
 } from '@skewless/shared';
 import type { CacheChange } from './xds-cache.ts';
-import { type ClientInfo, readClientInfo, resolveZoneAgain } from './xds-client-info.ts';
 import { type ManagedStream, type StreamDeps, type StreamTransport, UnknownTypeLog } from './xds-stream-common.ts';
+import { StreamPeer, type ZoneChange } from './xds-stream-peer.ts';
 import { SubscriberReport } from './xds-subscriber-report.ts';
 import { dependentType, isAffected, isWildcardType, resolve, type Subscription, WILDCARD } from './xds-subscription.ts';
 
@@ -48,8 +48,7 @@ interface TypeState {
 export class SotwStream implements ManagedStream {
   private readonly deps: StreamDeps;
   private readonly transport: StreamTransport<DiscoveryResponse>;
-  private logger: Logger;
-  private client: ClientInfo | undefined;
+  private readonly peer: StreamPeer;
   private readonly types = new Map<TypeUrl, TypeState>();
   private readonly unknownTypes = new UnknownTypeLog();
   private nonceCounter = 0;
@@ -58,42 +57,28 @@ export class SotwStream implements ManagedStream {
   constructor(deps: StreamDeps, transport: StreamTransport<DiscoveryResponse>, logger: Logger) {
     this.deps = deps;
     this.transport = transport;
-    this.logger = logger;
+    this.peer = new StreamPeer(deps, 'sotw', logger);
     this.subscribers = new SubscriberReport(deps.cache);
   }
 
   get nodeId(): string | undefined {
-    return this.client?.nodeId;
+    return this.peer.info?.nodeId;
   }
 
   onRequest(request: DiscoveryRequest__Output): void {
-    if (!this.client) {
-      this.client = readClientInfo(request.node, this.deps.zoneAffinityByDefault, this.deps.resolveClientZone);
-      this.logger = this.logger.child({ nodeId: this.client.nodeId });
-      this.logger.info(
-        {
-          zone: this.client.zone,
-          zoneSource: this.client.zoneSource,
-          zonePriority: this.client.zonePriority,
-          userAgent: this.client.userAgent,
-        },
-        'xds client connected (sotw)',
-      );
-    } else if (this.client.zoneSource === 'unknown') {
-      // Its Pod may not have been known at the first request: every later request tries again.
-      this.refreshZone();
-    }
+    const zoneChange = this.peer.observe(request.node);
+    if (zoneChange) this.onZoneResolved(zoneChange);
     const typeUrl = request.type_url;
     if (!isKnownTypeUrl(typeUrl)) {
-      this.unknownTypes.report(this.logger, typeUrl);
+      this.unknownTypes.report(this.peer.logger, typeUrl);
       return;
     }
     const existing = this.types.get(typeUrl);
     const state = existing ?? this.newState(typeUrl);
     const nonce = request.response_nonce;
-    this.logger.trace({ type: TYPE_SHORT_NAME[typeUrl], nonce, names: request.resource_names.length }, 'request');
+    this.peer.logger.trace({ type: TYPE_SHORT_NAME[typeUrl], nonce, names: request.resource_names.length }, 'request');
     if (nonce !== '' && nonce !== state.nonce) {
-      this.logger.debug(
+      this.peer.logger.debug(
         { type: TYPE_SHORT_NAME[typeUrl], nonce, latest: state.nonce },
         'ignoring request with stale nonce',
       );
@@ -104,7 +89,7 @@ export class SotwStream implements ManagedStream {
     if (isNack) this.reportNack(typeUrl, state, request);
     const subscriptionChanged = this.updateSubscription(typeUrl, state, request.resource_names, existing === undefined);
     if (subscriptionChanged && typeUrl === TYPE_URL.clusterLoadAssignment) {
-      this.subscribers.update(this.client.zone, state.subscription.names);
+      this.subscribers.update(this.peer.info?.zone ?? '', state.subscription.names);
     }
     if (isNack) {
       // Only a new subscription or newer content earns a response; never the rejected one again.
@@ -126,11 +111,12 @@ export class SotwStream implements ManagedStream {
   }
 
   refreshZone(): void {
-    const before = this.client;
-    const next = before && resolveZoneAgain(before, this.deps.resolveClientZone);
-    if (!before || !next) return;
-    this.client = next;
-    this.logger.info({ zone: next.zone, was: before.zone }, 'xds client zone resolved');
+    const zoneChange = this.peer.refresh();
+    if (zoneChange) this.onZoneResolved(zoneChange);
+  }
+
+  /** The client's zone became known (or changed): re-count it, and resend assignments if their variant changed. */
+  private onZoneResolved({ before, next }: ZoneChange): void {
     const eds = this.types.get(TYPE_URL.clusterLoadAssignment);
     if (!eds) return;
     this.subscribers.update(next.zone, eds.subscription.names);
@@ -180,7 +166,7 @@ export class SotwStream implements ManagedStream {
   private respond(typeUrl: TypeUrl, state: TypeState, force: boolean): void {
     const { cache } = this.deps;
     if (!cache.ready() || state.awaiting) return;
-    const resources = resolve(cache, typeUrl, state.subscription, this.client?.variant ?? {});
+    const resources = resolve(cache, typeUrl, state.subscription, this.peer.info?.variant ?? {});
     const sent = state.sent;
     const changed = sent === undefined ? resources : resources.filter((r) => sent.get(r.name) !== r.version);
     const fullSetType = isWildcardType(typeUrl);
@@ -207,7 +193,7 @@ export class SotwStream implements ManagedStream {
       answerNext: false,
       pendingSinceMs: undefined,
     });
-    this.logger.debug({ type: TYPE_SHORT_NAME[typeUrl], version, nonce, resources: toSend.length }, 'sent');
+    this.peer.logger.debug({ type: TYPE_SHORT_NAME[typeUrl], version, nonce, resources: toSend.length }, 'sent');
     const dependent = dependentType(typeUrl);
     const dependentState = dependent && this.types.get(dependent);
     if (dependentState) dependentState.answerNext = true;
@@ -216,7 +202,7 @@ export class SotwStream implements ManagedStream {
   private reportNack(typeUrl: TypeUrl, state: TypeState, request: DiscoveryRequest__Output): void {
     const type = TYPE_SHORT_NAME[typeUrl];
     this.deps.metrics.nacked(type);
-    this.logger.warn(
+    this.peer.logger.warn(
       {
         type,
         typeUrl,
