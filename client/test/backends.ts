@@ -1,43 +1,35 @@
-/** Real gRPC echo backends on 127.0.0.1 standing for pods, counting the calls each one served. */
-import * as grpc from '@grpc/grpc-js';
+/**
+ * Real gRPC echo backends on 127.0.0.1 standing for pods (the testbed's echo server), with a call
+ * count the tests can reset between phases.
+ */
 import type { EndpointHealth, ServicePortEndpoints } from '@skewless/control-plane';
-import { type EchoReply, type EchoRequest, echoGrpc } from '@skewless/shared';
+import { startEchoServer } from '@skewless/testbed';
 
 export interface Backend {
   readonly pod: string;
   readonly zone: string;
   readonly port: number;
-  calls: number;
+  /** Calls served since the last `resetCounts`. */
+  readonly calls: number;
+  resetCalls(): void;
   close(): Promise<void>;
 }
 
 export async function startBackend(pod: string, zone: string): Promise<Backend> {
-  const server = new grpc.Server();
-  const backend = {
+  const server = await startEchoServer({ pod, zone });
+  let base = 0;
+  return {
     pod,
     zone,
-    port: 0,
-    calls: 0,
-    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    port: server.port,
+    get calls() {
+      return server.calls() - base;
+    },
+    resetCalls: () => {
+      base = server.calls();
+    },
+    close: () => server.drain(),
   };
-  server.addService(echoGrpc().service, {
-    Echo(call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, callback: grpc.sendUnaryData<EchoReply>) {
-      backend.calls += 1;
-      const reply = () => callback(null, { message: call.request.message ?? '', pod, zone, node: '' });
-      const delayMs = call.request.delay_ms ?? 0;
-      if (delayMs > 0) setTimeout(reply, delayMs);
-      else reply();
-    },
-    StreamEcho(call: grpc.ServerWritableStream<unknown, EchoReply>) {
-      call.end();
-    },
-  });
-  backend.port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) =>
-      error ? reject(error) : resolve(port),
-    ),
-  );
-  return backend;
 }
 
 /** 3 zones × n backends: a-0, a-1, ..., c-(n-1). */
@@ -74,7 +66,7 @@ export function serviceEndpoints(
 }
 
 export function resetCounts(backends: readonly Backend[]): void {
-  for (const b of backends) b.calls = 0;
+  for (const b of backends) b.resetCalls();
 }
 
 export function maxOverMean(counts: readonly number[]): number {
