@@ -4,6 +4,8 @@ import { createXdsServer, type XdsServer } from '@skewless/control-plane';
 import { createLogger, type EchoClient, echoGrpc } from '@skewless/shared';
 import type { ClientConfigInput } from '../src/config-client.ts';
 import { debugSnapshot, type Registration, register, ZONE_CHANNEL_OPTION } from '../src/index.ts';
+import { type Backend, serviceEndpoints, startZonedBackends } from './backends.ts';
+import { waitFor } from './wait-for.ts';
 
 export const silentLogger = createLogger('test', process.env.SKEWLESS_LOG_LEVEL ?? 'silent');
 
@@ -45,4 +47,40 @@ export function allBalancersReady(channels: number, n: number): boolean {
     balancers.length === channels &&
     balancers.every((b) => b.endpoints.length === n && b.endpoints.every((e) => e.connectivity === 'READY'))
   );
+}
+
+/** Zoned backends behind the real control plane, and our client registered against it. */
+export interface Fleet {
+  readonly backends: Backend[];
+  readonly server: XdsServer;
+  readonly registration: Registration;
+  close(): Promise<void>;
+}
+
+/** 3 zones × `perZone` backends, all published to the control plane as one service. */
+export async function startFleet(perZone: number): Promise<Fleet> {
+  const backends = await startZonedBackends(perZone);
+  const { server, port } = await startControlPlane();
+  server.sink.replaceAll([serviceEndpoints(backends)]);
+  const registration = registerClient(port);
+  return {
+    backends,
+    server,
+    registration,
+    close: async () => {
+      registration.close();
+      await server.close(100);
+      await Promise.all(backends.map((b) => b.close()));
+    },
+  };
+}
+
+/** One channel per zone in `zones`, returned once every balancer has `endpoints` READY endpoints. */
+export async function connectedClients(zones: readonly string[], endpoints: number): Promise<EchoClient[]> {
+  const clients = skewlessClients(zones);
+  await waitFor(`every channel connected to ${endpoints} endpoints`, () => {
+    for (const c of clients) c.getChannel().getConnectivityState(true);
+    return allBalancersReady(clients.length, endpoints);
+  });
+  return clients;
 }

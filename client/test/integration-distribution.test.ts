@@ -4,58 +4,40 @@
  * baseline (each client pinned at connect time to one backend, as kube-proxy does) does not.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { XdsServer } from '@skewless/control-plane';
 import { echoGrpc } from '@skewless/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Registration } from '../src/index.ts';
 import { seededRandom } from '../src/random.ts';
-import { type Backend, maxOverMean, resetCounts, serviceEndpoints, startZonedBackends } from './backends.ts';
-import { allBalancersReady, registerClient, skewlessClients, startControlPlane } from './control-plane-fixture.ts';
+import { type Backend, maxOverMean, resetCounts, } from './backends.ts';
+import { connectedClients, type Fleet, startFleet } from './control-plane-fixture.ts';
 import { drive } from './load-driver.ts';
-import { waitFor } from './wait-for.ts';
 
 const CLIENT_ZONES = ['a', 'a', 'b', 'b', 'c', 'c'];
 const PER_CLIENT = 5_000;
 
 describe('per-request distribution vs connection-level baseline', () => {
-  let backends: Backend[];
-  let controlPlane: { server: XdsServer; port: number };
-  let registration: Registration;
-
+  let fleet: Fleet;
   beforeAll(async () => {
-    backends = await startZonedBackends(3);
-    controlPlane = await startControlPlane();
-    controlPlane.server.sink.replaceAll([serviceEndpoints(backends)]);
-    registration = registerClient(controlPlane.port);
+    fleet = await startFleet(3);
   });
-
-  afterAll(async () => {
-    registration?.close();
-    await controlPlane?.server.close(100);
-    await Promise.all(backends.map((b) => b.close()));
-  });
+  afterAll(async () => fleet?.close());
 
   it('keeps per-backend max/mean ≤ 1.05 over 30k calls, where pinned connections skew', async () => {
-    const clients = skewlessClients(CLIENT_ZONES);
-    await waitFor('every channel connected to 9 endpoints', () => {
-      for (const c of clients) c.getChannel().getConnectivityState(true);
-      return allBalancersReady(clients.length, 9);
-    });
+    const clients = await connectedClients(CLIENT_ZONES, 9);
     const ours = await drive(clients, { perClient: PER_CLIENT, concurrency: 8, maxMs: 60_000 });
-    const oursCounts = backends.map((b) => b.calls);
+    const oursCounts = fleet.backends.map((b) => b.calls);
     for (const c of clients) c.close();
 
-    resetCounts(backends);
+    resetCounts(fleet.backends);
     const { Client } = echoGrpc();
     const pinned = CLIENT_ZONES.map((_, i) => {
-      const backend = backends[Math.floor(seededRandom(1000 + i)() * backends.length)] as Backend;
+      const backend = fleet.backends[Math.floor(seededRandom(1000 + i)() * fleet.backends.length)] as Backend;
       return new Client(`127.0.0.1:${backend.port}`, grpc.credentials.createInsecure(), {
         'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ pick_first: {} }] }),
         'grpc.use_local_subchannel_pool': 1,
       });
     });
     const baseline = await drive(pinned, { perClient: PER_CLIENT, concurrency: 8, maxMs: 60_000 });
-    const baselineCounts = backends.map((b) => b.calls);
+    const baselineCounts = fleet.backends.map((b) => b.calls);
     for (const c of pinned) c.close();
 
     const oursRatio = maxOverMean(oursCounts);
@@ -63,7 +45,7 @@ describe('per-request distribution vs connection-level baseline', () => {
     console.log(
       [
         'per-backend calls   skewless (p2c)   pinned baseline',
-        ...backends.map(
+        ...fleet.backends.map(
           (b, i) =>
             `${b.pod.padEnd(18)}  ${String(oursCounts[i]).padStart(14)}   ${String(baselineCounts[i]).padStart(15)}`,
         ),

@@ -1,20 +1,9 @@
-/**
- * Zone affinity over real gRPC and the real control plane: balanced zones stay local; when two of
- * zone a's three backends go away, zone a's clients keep Envoy's share local and spill the rest by
- * residual capacity, and no backend is overloaded.
- */
-import type { XdsServer } from '@skewless/control-plane';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { debugSnapshot, type Registration } from '../src/index.ts';
+import { debugSnapshot, } from '../src/index.ts';
 import { computeZoneRouting, expectedZoneShares } from '../src/zone-routing.ts';
-import { type Backend, maxOverMean, resetCounts, serviceEndpoints, startZonedBackends } from './backends.ts';
-import {
-  allBalancersReady,
-  balancerEndpointCounts,
-  registerClient,
-  skewlessClients,
-  startControlPlane,
-} from './control-plane-fixture.ts';
+import { maxOverMean, resetCounts, serviceEndpoints, } from './backends.ts';
+import { balancerEndpointCounts, connectedClients, type Fleet, startFleet } from './control-plane-fixture.ts';
 import { drive, type LoadResult } from './load-driver.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -33,37 +22,22 @@ function sameZoneShare(result: LoadResult, clientIndexes: readonly number[]): nu
 }
 
 describe('zone affinity', () => {
-  let backends: Backend[];
-  let controlPlane: { server: XdsServer; port: number };
-  let registration: Registration;
-
+  let fleet: Fleet;
   beforeAll(async () => {
-    backends = await startZonedBackends(3);
-    controlPlane = await startControlPlane();
-    controlPlane.server.sink.replaceAll([serviceEndpoints(backends)]);
-    registration = registerClient(controlPlane.port);
+    fleet = await startFleet(3);
   });
-
-  afterAll(async () => {
-    registration?.close();
-    await controlPlane?.server.close(100);
-    await Promise.all(backends.map((b) => b.close()));
-  });
+  afterAll(async () => fleet?.close());
 
   it('stays ≥ 99% in-zone when zones are balanced, and spills by the formula when zone a loses 2 of 3', async () => {
-    const clients = skewlessClients(CLIENT_ZONES);
-    await waitFor('every channel connected to 9 endpoints', () => {
-      for (const c of clients) c.getChannel().getConnectivityState(true);
-      return allBalancersReady(clients.length, 9);
-    });
+    const clients = await connectedClients(CLIENT_ZONES, 9);
     const balanced = await drive(clients, { perClient: 2_000, concurrency: 8, maxMs: 60_000 });
     const balancedShare = sameZoneShare(balanced, [0, 1, 2, 3, 4, 5]);
 
     // Zone a keeps only a-0: Envoy's formula for local {1,1,1} vs upstream {1,3,3}.
-    const remaining = backends.filter((b) => b.pod !== 'a-1' && b.pod !== 'a-2');
-    controlPlane.server.sink.replaceAll([serviceEndpoints(remaining)]);
+    const remaining = fleet.backends.filter((b) => b.pod !== 'a-1' && b.pod !== 'a-2');
+    fleet.server.sink.replaceAll([serviceEndpoints(remaining)]);
     await waitFor('7 endpoints in every channel', () => balancerEndpointCounts().every((n) => n === 7));
-    resetCounts(backends);
+    resetCounts(fleet.backends);
     const degraded = await drive(clients, { perClient: 6_000, concurrency: 8, maxMs: 60_000 });
     const formula = expectedZoneShares(
       computeZoneRouting({
