@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { echoGrpc } from '@skewless/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../src/random.ts';
-import { type Backend, maxOverMean, resetCounts, } from './backends.ts';
+import { type Backend, maxOverMean, resetCounts } from './backends.ts';
 import { connectedClients, type Fleet, startFleet } from './control-plane-fixture.ts';
 import { drive } from './load-driver.ts';
 

@@ -1,8 +1,12 @@
-
+/**
+ * Zone affinity over real gRPC and the real control plane: balanced zones stay local; when two of
+ * zone a's three backends go away, zone a's clients keep Envoy's share local and spill the rest by
+ * residual capacity, and no backend is overloaded.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { debugSnapshot, } from '../src/index.ts';
+import { debugSnapshot } from '../src/index.ts';
 import { computeZoneRouting, expectedZoneShares } from '../src/zone-routing.ts';
-import { maxOverMean, resetCounts, serviceEndpoints, } from './backends.ts';
+import { maxOverMean, resetCounts, serviceEndpoints } from './backends.ts';
 import { balancerEndpointCounts, connectedClients, type Fleet, startFleet } from './control-plane-fixture.ts';
 import { drive, type LoadResult } from './load-driver.ts';
 import { waitFor } from './wait-for.ts';
