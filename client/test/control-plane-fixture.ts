@@ -58,11 +58,11 @@ export interface Fleet {
 }
 
 /** 3 zones × `perZone` backends, all published to the control plane as one service. */
-export async function startFleet(perZone: number): Promise<Fleet> {
+export async function startFleet(perZone: number, clientConfig: Partial<ClientConfigInput> = {}): Promise<Fleet> {
   const backends = await startZonedBackends(perZone);
   const { server, port } = await startControlPlane();
   server.sink.replaceAll([serviceEndpoints(backends)]);
-  const registration = registerClient(port);
+  const registration = registerClient(port, clientConfig);
   return {
     backends,
     server,

@@ -1,35 +1,19 @@
 /** Metrics and the debug snapshot reflect real calls through the real control plane. */
-import type { XdsServer } from '@skewless/control-plane';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { debugSnapshot, type Registration } from '../src/index.ts';
-import { type Backend, serviceEndpoints, startZonedBackends } from './backends.ts';
-import { allBalancersReady, registerClient, skewlessClients, startControlPlane } from './control-plane-fixture.ts';
+import { debugSnapshot } from '../src/index.ts';
+import { connectedClients, type Fleet, startFleet } from './control-plane-fixture.ts';
 import { drive } from './load-driver.ts';
-import { waitFor } from './wait-for.ts';
 
 describe('observability', () => {
-  let backends: Backend[] = [];
-  let controlPlane: { server: XdsServer; port: number } | undefined;
-  let registration: Registration | undefined;
-  afterAll(async () => {
-    registration?.close();
-    await controlPlane?.server.close(50);
-    await Promise.all(backends.map((b) => b.close()));
-  });
+  let fleet: Fleet | undefined;
+  afterAll(async () => fleet?.close());
 
   it('counts picks per endpoint in prom-client and in debugSnapshot()', async () => {
-    backends = await startZonedBackends(1);
-    controlPlane = await startControlPlane();
-    controlPlane.server.sink.replaceAll([serviceEndpoints(backends)]);
     const registry = new Registry();
-    registration = registerClient(controlPlane.port, { metrics: { registry } });
-    const [client] = skewlessClients(['a']);
+    fleet = await startFleet(1, { metrics: { registry } });
+    const [client] = await connectedClients(['a'], 3);
     if (!client) throw new Error('no client');
-    await waitFor('3 connected endpoints', () => {
-      client.getChannel().getConnectivityState(true);
-      return allBalancersReady(1, 3);
-    });
     const result = await drive([client], { perClient: 300, concurrency: 4, maxMs: 20_000 });
     expect(result.ok).toBe(300);
 

@@ -3,36 +3,22 @@
  * (its effective weight starts at the floor and reaches full weight), and running calls are
  * undisturbed.
  */
-import type { XdsServer } from '@skewless/control-plane';
 import { afterAll, describe, expect, it } from 'vitest';
-import { debugSnapshot, type Registration } from '../src/index.ts';
-import { type Backend, SERVICE_NAME, serviceEndpoints, startBackend, startZonedBackends } from './backends.ts';
-import { allBalancersReady, registerClient, skewlessClients, startControlPlane } from './control-plane-fixture.ts';
+import { debugSnapshot } from '../src/index.ts';
+import { SERVICE_NAME, serviceEndpoints, startBackend } from './backends.ts';
+import { connectedClients, type Fleet, startFleet } from './control-plane-fixture.ts';
 import { drive } from './load-driver.ts';
 import { waitFor } from './wait-for.ts';
 
 describe('scale-up', () => {
-  const backends: Backend[] = [];
-  let controlPlane: { server: XdsServer; port: number } | undefined;
-  let registration: Registration | undefined;
-  afterAll(async () => {
-    registration?.close();
-    await controlPlane?.server.close(50);
-    await Promise.all(backends.map((b) => b.close()));
-  });
+  let fleet: Fleet | undefined;
+  afterAll(async () => fleet?.close());
 
   it('ramps a new endpoint in with slow start while no call fails', async () => {
-    backends.push(...(await startZonedBackends(1)));
-    controlPlane = await startControlPlane();
-    const cp = controlPlane;
-    cp.server.sink.replaceAll([serviceEndpoints(backends)]);
-    registration = registerClient(cp.port, { services: { [SERVICE_NAME]: { slowStart: { windowMs: 3_000 } } } });
-    const [client] = skewlessClients(['a']);
+    fleet = await startFleet(1, { services: { [SERVICE_NAME]: { slowStart: { windowMs: 3_000 } } } });
+    const { backends, server } = fleet;
+    const [client] = await connectedClients(['a'], 3);
     if (!client) throw new Error('no client');
-    await waitFor('3 connected endpoints', () => {
-      client.getChannel().getConnectivityState(true);
-      return allBalancersReady(1, 3);
-    });
     const newcomer = await startBackend('a-new', 'a');
     backends.push(newcomer);
     const weights: number[] = [];
@@ -44,7 +30,7 @@ describe('scale-up', () => {
       midRun: {
         afterCalls: 500,
         action: async () => {
-          cp.server.sink.replaceAll([serviceEndpoints(backends)]);
+          server.sink.replaceAll([serviceEndpoints(backends)]);
           const find = () =>
             debugSnapshot().balancers[0]?.endpoints.find((e) => e.address.endsWith(`:${newcomer.port}`));
           await waitFor('the new endpoint connected', () => find()?.connectivity === 'READY');
