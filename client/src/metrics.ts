@@ -4,40 +4,28 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { allAdsClients } from './ads-client-pool.ts';
-import { liveBalancers } from './balancer-registry.ts';
+import { type EndpointSnapshot, liveBalancers } from './balancer-registry.ts';
 
 const registered = new WeakSet<Registry>();
 
 export function registerMetrics(registry: Registry): void {
   if (registered.has(registry)) return;
   registered.add(registry);
-  const endpointLabels = ['service', 'endpoint', 'zone'] as const;
-  new Counter({
-    name: 'skewless_client_picks_total',
-    help: 'Calls routed to each endpoint by this process',
-    labelNames: endpointLabels,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const b of liveBalancers) {
-        const s = b.snapshot();
-        for (const e of s.endpoints) this.inc({ service: s.service, endpoint: e.address, zone: e.zone }, e.picks);
-      }
-    },
-  });
-  new Gauge({
-    name: 'skewless_client_in_flight',
-    help: 'Calls in flight per endpoint',
-    labelNames: endpointLabels,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const b of liveBalancers) {
-        const s = b.snapshot();
-        for (const e of s.endpoints) this.set({ service: s.service, endpoint: e.address, zone: e.zone }, e.inFlight);
-      }
-    },
-  });
+  perEndpoint(
+    registry,
+    Counter,
+    'skewless_client_picks_total',
+    'Calls routed to each endpoint by this process',
+    (e) => e.picks,
+  );
+  perEndpoint(registry, Gauge, 'skewless_client_in_flight', 'Calls in flight per endpoint', (e) => e.inFlight);
+  perEndpoint(
+    registry,
+    Counter,
+    'skewless_client_ejections_total',
+    'Outlier ejections per endpoint',
+    (e) => e.ejections,
+  );
   new Gauge({
     name: 'skewless_client_endpoints',
     help: 'Endpoints per service by state (healthy, draining, ejected, ...)',
@@ -51,19 +39,6 @@ export function registerMetrics(registry: Registry): void {
           const state = e.removing ? 'removing' : e.ejected ? 'ejected' : e.health.toLowerCase();
           this.inc({ service: s.service, state });
         }
-      }
-    },
-  });
-  new Counter({
-    name: 'skewless_client_ejections_total',
-    help: 'Outlier ejections per endpoint',
-    labelNames: endpointLabels,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const b of liveBalancers) {
-        const s = b.snapshot();
-        for (const e of s.endpoints) this.inc({ service: s.service, endpoint: e.address, zone: e.zone }, e.ejections);
       }
     },
   });
@@ -85,6 +60,29 @@ export function registerMetrics(registry: Registry): void {
     collect() {
       this.reset();
       for (const c of allAdsClients()) this.inc({ control_plane: c.status().address }, c.status().nacks);
+    },
+  });
+}
+
+/** A metric with one series per endpoint of every live balancer, read from its snapshot at scrape time. */
+function perEndpoint(
+  registry: Registry,
+  Metric: typeof Counter | typeof Gauge,
+  name: string,
+  help: string,
+  value: (endpoint: EndpointSnapshot) => number,
+): void {
+  new Metric({
+    name,
+    help,
+    labelNames: ['service', 'endpoint', 'zone'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const b of liveBalancers) {
+        const s = b.snapshot();
+        for (const e of s.endpoints) this.inc({ service: s.service, endpoint: e.address, zone: e.zone }, value(e));
+      }
     },
   });
 }
