@@ -112,54 +112,29 @@ describe('weighted strategies follow weights', () => {
 });
 
 describe('P2C with one busy endpoint (Envoy shapes)', () => {
+  /** Shares of PICKS picks over `n` equal endpoints of which the last has one call in flight. */
+  function sharesWithLastBusy(n: number, seed: number, sampling?: 'independent'): number[] {
+    const endpoints = equalEndpoints(n);
+    (endpoints[n - 1] as PlanEndpoint).stats.inFlight = 1;
+    const p = plan(endpoints, 'p2c', seed, sampling);
+    return shares(countPicks(n, PICKS, () => p.pick()));
+  }
+
   it('independent sampling: 1 busy of 3 gets 1/9, the others 4/9 each (44.45/44.45/11.1)', () => {
-    const endpoints = equalEndpoints(3);
-    (endpoints[2] as PlanEndpoint).stats.inFlight = 1;
-    const s = shares(
-      countPicks(
-        3,
-        PICKS,
-        (
-          (p) => () =>
-            p.pick()
-        )(plan(endpoints, 'p2c', 11, 'independent')),
-      ),
-    );
+    const s = sharesWithLastBusy(3, 11, 'independent');
     expect(Math.abs((s[0] as number) - 4 / 9)).toBeLessThan(0.01);
     expect(Math.abs((s[1] as number) - 4 / 9)).toBeLessThan(0.01);
     expect(Math.abs((s[2] as number) - 1 / 9)).toBeLessThan(0.01);
   });
 
   it('independent sampling: 1 busy of 2 gets 25%, the other 75%', () => {
-    const endpoints = equalEndpoints(2);
-    (endpoints[1] as PlanEndpoint).stats.inFlight = 1;
-    const s = shares(
-      countPicks(
-        2,
-        PICKS,
-        (
-          (p) => () =>
-            p.pick()
-        )(plan(endpoints, 'p2c', 12, 'independent')),
-      ),
-    );
+    const s = sharesWithLastBusy(2, 12, 'independent');
     expect(Math.abs((s[0] as number) - 0.75)).toBeLessThan(0.01);
     expect(Math.abs((s[1] as number) - 0.25)).toBeLessThan(0.01);
   });
 
   it('distinct sampling (default): the busy endpoint is never chosen while it is strictly busier', () => {
-    const endpoints = equalEndpoints(3);
-    (endpoints[2] as PlanEndpoint).stats.inFlight = 1;
-    const s = shares(
-      countPicks(
-        3,
-        PICKS,
-        (
-          (p) => () =>
-            p.pick()
-        )(plan(endpoints, 'p2c', 13)),
-      ),
-    );
+    const s = sharesWithLastBusy(3, 13);
     expect(s[2]).toBe(0);
     expect(Math.abs((s[0] as number) - 0.5)).toBeLessThan(0.01);
   });
