@@ -210,16 +210,22 @@ function localityMetadata(cla: ClusterLoadAssignment__Output) {
   }));
 }
 
+/** A cache on a fake clock whose first shares are decided one interval after the first subscriber. */
+function sharesCache(shareOnlyDelayMs: number) {
+  const scheduler = new FakeScheduler();
+  const cache = new XdsCache({
+    logger: captureLogger().logger,
+    batchWindowMs: 20,
+    versionPrefix: 'p',
+    scheduler,
+    clientShares: { random: () => 0, shareOnlyDelayMs },
+  });
+  return { scheduler, cache };
+}
+
 describe('XdsCache with client shares', () => {
   it('puts clientShare and the whole clientShares map on every locality, in every zone variant, with a new version', () => {
-    const scheduler = new FakeScheduler();
-    const cache = new XdsCache({
-      logger: captureLogger().logger,
-      batchWindowMs: 20,
-      versionPrefix: 'p',
-      scheduler,
-      clientShares: { random: () => 0, shareOnlyDelayMs: 0 },
-    });
+    const { scheduler, cache } = sharesCache(0);
     cache.replaceAll([service()]);
     scheduler.advance(20);
     const before = cache.get(TYPE_URL.clusterLoadAssignment, NAME);
@@ -245,14 +251,7 @@ describe('XdsCache with client shares', () => {
   });
 
   it('lets decided shares ride along with the next endpoint change, and pushes them alone only after the delay', () => {
-    const scheduler = new FakeScheduler();
-    const cache = new XdsCache({
-      logger: captureLogger().logger,
-      batchWindowMs: 20,
-      versionPrefix: 'p',
-      scheduler,
-      clientShares: { random: () => 0, shareOnlyDelayMs: 30_000 },
-    });
+    const { scheduler, cache } = sharesCache(30_000);
     const versions: string[] = [];
     cache.watch((change) => versions.push(change.version));
     cache.replaceAll([service()]);
