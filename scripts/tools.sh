@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tool bootstrap: installs and caches every external tool under .tools/, pinned by tools/versions.env.
 #
-#   scripts/tools.sh [all|node|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|etcd|envoy|k6|debian]...
+#   scripts/tools.sh [all|node|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|kubectl|etcd|envoy|k6|debian]...
 #
 # Idempotent: each tool is stamped with the versions that built it, so a second run is a no-op in
 # seconds. Every step prints what it does and how long it took; a failure names what is missing.
@@ -100,13 +100,13 @@ run_one() {
   case "$1" in
     node) step node "lock-$(node_key)" install_node ;;
     debian) step debian "iproute2-iptables-conntrack-venv" install_debian ;;
-    kube-apiserver | kube-controller-manager | kube-scheduler | kube-proxy)
+    kube-apiserver | kube-controller-manager | kube-scheduler | kube-proxy | kubectl)
       step "$1" "$KUBERNETES_VERSION" build_kube "$1" ;;
     etcd) step etcd "$ETCD_VERSION" build_etcd ;;
     envoy) step envoy "$ENVOY_VERSION" install_envoy ;;
     k6) step k6 "$K6_VERSION" build_k6 ;;
     all) for t in debian node etcd kube-apiserver envoy k6; do run_one "$t"; done ;;
-    *) die "unknown tool '$1' (known: all node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy envoy k6)" ;;
+    *) die "unknown tool '$1' (known: all node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl envoy k6)" ;;
   esac
 }
 
