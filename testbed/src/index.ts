@@ -15,3 +15,17 @@ export { type EchoServerOptions, type StartedEchoServer, startEchoServer } from 
 export { type EnvoyCluster, type EnvoyHost, envoyClusters, envoyStats } from './envoy/envoy-admin.ts';
 export { type AdsApiType, type EnvoyAdsBootstrapOptions, envoyAdsBootstrap } from './envoy/envoy-bootstrap.ts';
 export { type EnvoyOptions, type StartedEnvoy, startEnvoy } from './envoy/envoy-process.ts';
+export {
+  EXEC_UNSUPPORTED,
+  HealthClients,
+  type ProbeAttempt,
+  type ProbeClock,
+  type ProbeKind,
+  type ProbeOnceOptions,
+  type ProbeOutcome,
+  type ProbeResult,
+  ProbeWorker,
+  type ProbeWorkerOptions,
+  realProbeClock,
+  runProbeOnce,
+} from './node-agent/probes.ts';
