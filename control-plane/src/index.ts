@@ -10,6 +10,7 @@ export {
 } from './config.ts';
 export { createHttpHandler, type ReadinessCheck, splitHostPort, startHttpServer } from './http-server.ts';
 export { KubeDiscovery, type KubeDiscoveryOptions } from './kube-discovery.ts';
+export { type InformerEvent, ResilientInformer, type ResilientInformerOptions } from './kube-informer.ts';
 export { XdsMetrics } from './metrics.ts';
 export type { EndpointHealth, EndpointRecord, EndpointSink, ServicePortEndpoints } from './model.ts';
 export { loadKubeConfig, type RunningControlPlane, startControlPlane } from './run.ts';

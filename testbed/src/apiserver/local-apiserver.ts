@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger, type Logger } from '@skewless/shared';
-import { writeApiServerCredentials } from './apiserver-credentials.ts';
+import { type ApiServerCredentials, writeApiServerCredentials } from './apiserver-credentials.ts';
 import { freePort } from './free-port.ts';
 import { RunDirRecord, sweepLeftovers } from './leftovers.ts';
 import { startLocalEtcd } from './local-etcd.ts';
@@ -27,6 +27,24 @@ export interface LocalApiServerOptions {
   readonly logger?: Logger;
   /** Per start of etcd or kube-apiserver; generous because CI shares 2 cores with Go builds. */
   readonly startTimeoutMs?: number;
+  /** Run as the API server of a whole cluster (the local cluster driver) rather than a bare test server. */
+  readonly cluster?: ApiServerClusterMode;
+}
+
+/**
+ * What changes when the API server fronts a cluster: a CA-signed serving certificate and client-certificate
+ * authentication (each component is its own user), the Node authorizer and NodeRestriction for the node
+ * agents, ServiceAccount admission, and the `kubernetes` Service pointing at an address pods can reach.
+ */
+export interface ApiServerClusterMode {
+  readonly caFile: string;
+  readonly tlsCertFile: string;
+  readonly tlsKeyFile: string;
+  readonly serviceAccountKeyFile: string;
+  readonly serviceAccountPublicKeyFile: string;
+  /** Written into the `kubernetes` Service's endpoints; the cluster network forwards it to the loopback port. */
+  readonly advertiseAddress: string;
+  readonly serviceClusterIpRange: string;
 }
 
 export interface LocalApiServer {
@@ -75,27 +93,19 @@ export async function startLocalApiServer(options: LocalApiServerOptions = {}): 
     const port = await freePort();
     const url = `https://127.0.0.1:${port}`;
     const certDir = join(dir, 'certs');
-    const caFile = join(certDir, 'apiserver.crt');
+    const cluster = options.cluster;
+    const caFile = cluster?.caFile ?? join(certDir, 'apiserver.crt');
     const args = [
       `--etcd-servers=${etcd.clientUrl}`,
       '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
       `--secure-port=${port}`,
-      `--cert-dir=${certDir}`,
-      '--service-cluster-ip-range=10.96.0.0/16',
-      '--authorization-mode=RBAC',
       `--token-auth-file=${credentials.tokenAuthFile}`,
       '--service-account-issuer=https://kubernetes.default.svc',
-      `--service-account-key-file=${credentials.serviceAccountPublicKeyFile}`,
-      `--service-account-signing-key-file=${credentials.serviceAccountKeyFile}`,
-      // No controller-manager creates the default ServiceAccount, so Pods would be refused without this.
-      '--disable-admission-plugins=ServiceAccount',
       '--enable-priority-and-fairness=false',
-      // Nothing reaches this server through the `kubernetes` Service; don't write a loopback endpoint for it.
-      '--endpoint-reconciler-type=none',
       // Without it SIGTERM leaves open watches hanging until the process dies; with it, watchers see a
       // clean close first, as they do from a well-run production API server.
       '--shutdown-watch-termination-grace-period=2s',
+      ...(cluster ? clusterArgs(cluster) : bareArgs(certDir, credentials)),
     ];
 
     let apiserver: ProcessGroup | undefined;
@@ -149,6 +159,35 @@ export async function startLocalApiServer(options: LocalApiServerOptions = {}): 
     await teardown();
     throw error;
   }
+}
+
+function clusterArgs(cluster: ApiServerClusterMode): string[] {
+  return [
+    `--advertise-address=${cluster.advertiseAddress}`,
+    `--service-cluster-ip-range=${cluster.serviceClusterIpRange}`,
+    `--client-ca-file=${cluster.caFile}`,
+    `--tls-cert-file=${cluster.tlsCertFile}`,
+    `--tls-private-key-file=${cluster.tlsKeyFile}`,
+    '--authorization-mode=Node,RBAC',
+    '--enable-admission-plugins=NodeRestriction',
+    `--service-account-key-file=${cluster.serviceAccountPublicKeyFile}`,
+    `--service-account-signing-key-file=${cluster.serviceAccountKeyFile}`,
+  ];
+}
+
+function bareArgs(certDir: string, credentials: ApiServerCredentials): string[] {
+  return [
+    '--advertise-address=127.0.0.1',
+    `--cert-dir=${certDir}`,
+    '--service-cluster-ip-range=10.96.0.0/16',
+    '--authorization-mode=RBAC',
+    `--service-account-key-file=${credentials.serviceAccountPublicKeyFile}`,
+    `--service-account-signing-key-file=${credentials.serviceAccountKeyFile}`,
+    // No controller-manager creates the default ServiceAccount, so Pods would be refused without this.
+    '--disable-admission-plugins=ServiceAccount',
+    // Nothing reaches this server through the `kubernetes` Service; don't write a loopback endpoint for it.
+    '--endpoint-reconciler-type=none',
+  ];
 }
 
 function adminKubeConfig(url: string, caPem: string, token: string): KubeConfig {
