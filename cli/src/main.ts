@@ -3,6 +3,7 @@
  * `skewless`: one CLI for every part. Each subcommand lives in its own file under commands/.
  */
 import { Command } from 'commander';
+import { backendCommand } from './commands/backend.ts';
 import { controlPlaneCommand } from './commands/control-plane.ts';
 import { e2eCommand } from './commands/e2e.ts';
 
@@ -11,6 +12,7 @@ const program = new Command()
   .description('Per-request, zone-aware load balancing for gRPC on Kubernetes — control plane, client and testbed')
   .showHelpAfterError()
   .addCommand(controlPlaneCommand())
-  .addCommand(e2eCommand());
+  .addCommand(e2eCommand())
+  .addCommand(backendCommand());
 
 await program.parseAsync(process.argv);

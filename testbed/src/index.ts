@@ -11,7 +11,30 @@ export {
 } from './apiserver/process-group.ts';
 export { toolPath } from './apiserver/tool-path.ts';
 export { type WaitReadyOptions, waitReady } from './apiserver/wait-ready.ts';
+export {
+  BACKEND_OPTIONS,
+  type BackendConfig,
+  type BackendConfigResult,
+  type BackendConfigSources,
+  type BackendOption,
+  backendConfig,
+  loadBackendConfig,
+} from './backend/backend-config.ts';
+export {
+  DEFAULT_FAULTS,
+  ERROR_CODE_NAMES,
+  type ErrorCodeName,
+  type FaultSettings,
+  warmupExtraMs,
+} from './backend/backend-faults.ts';
 export { type EchoServerOptions, type StartedEchoServer, startEchoServer } from './backend/echo-server.ts';
+export {
+  type BackendOptions,
+  type BackendPhase,
+  type DrainOutcome,
+  type StartedBackend,
+  startBackend,
+} from './backend/instrumented-backend.ts';
 export { type EnvoyCluster, type EnvoyHost, envoyClusters, envoyStats } from './envoy/envoy-admin.ts';
 export { type AdsApiType, type EnvoyAdsBootstrapOptions, envoyAdsBootstrap } from './envoy/envoy-bootstrap.ts';
 export { type EnvoyOptions, type StartedEnvoy, startEnvoy } from './envoy/envoy-process.ts';
