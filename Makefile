@@ -9,19 +9,19 @@ CONTROL_PLANE_HEAP_MB := 128
 
 .DEFAULT_GOAL := help
 .PHONY: help tools deps-node test test-control-plane test-client lint typecheck check-imports \
-	bench-control-plane bench-client e2e gen-protos format clean
+	bench-control-plane bench-client bench-cluster e2e cluster-up cluster-down gen-protos format clean
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
 
-tools: ## Install every external tool (Node deps, etcd, kube-apiserver, Envoy, k6) into .tools/.
+tools: ## Install every external tool (Node deps, Kubernetes binaries, etcd, Envoy, k6) into .tools/.
 	@$(TOOLS) all
 
 deps-node: ## Install npm packages (Node 22 included) when package-lock.json changed.
 	@$(TOOLS) debian node
 
-test: deps-node lint typecheck check-imports ## Lint, type-check, import rules, then every test (starts real apiservers and Envoys).
-	@$(TOOLS) etcd kube-apiserver envoy
+test: deps-node lint typecheck check-imports ## Lint, type-check, import rules, then every test (real apiservers, Envoys, a local cluster).
+	@$(TOOLS) cluster envoy
 	$(VITEST)
 
 test-control-plane: deps-node ## Control-plane tests only (real kube-apiserver, grpc-js-xds, Envoy).
@@ -47,9 +47,20 @@ bench-control-plane: deps-node ## 1,000 ADS subscribers, 5,000 endpoints: change
 bench-client: deps-node ## Per-pick cost of every strategy; throughput vs grpc-js round_robin and pick_first.
 	npm run bench -w @skewless/client
 
-e2e: deps-node ## The main job. Until the local cluster lands (#4) it runs the control plane against real parts.
-	@$(TOOLS) etcd kube-apiserver envoy
+e2e: deps-node ## The main job: boot the local cluster, deploy, run the scenarios, write results/, tear down.
+	@$(TOOLS) cluster
 	node cli/src/main.ts e2e
+
+cluster-up: deps-node ## Boot a local cluster and keep it running (prints the KUBECONFIG to export).
+	@$(TOOLS) cluster
+	node cli/src/main.ts cluster up
+
+cluster-down: deps-node ## Remove kept local clusters and anything a crashed run left behind.
+	node cli/src/main.ts cluster down
+
+bench-cluster: deps-node ## Local cluster boot time (tools built → all pods Ready) and its memory; last line is JSON.
+	@$(TOOLS) cluster
+	node e2e/bench/cluster-boot.ts
 
 gen-protos: deps-node ## Regenerate shared/src/generated from the protos bundled in @grpc/grpc-js-xds.
 	node scripts/gen-protos.ts

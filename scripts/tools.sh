@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tool bootstrap: installs and caches every external tool under .tools/, pinned by tools/versions.env.
 #
-#   scripts/tools.sh [all|node|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|kubectl|etcd|envoy|k6|debian]...
+#   scripts/tools.sh [all|cluster|node|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|kubectl|etcd|envoy|k6|debian]...
 #
 # Idempotent: each tool is stamped with the versions that built it, so a second run is a no-op in
 # seconds. Every step prints what it does and how long it took; a failure names what is missing.
@@ -78,7 +78,9 @@ install_debian() {
   # Packages the testbed needs at run time; only installs what is missing.
   local missing=()
   local pkg
-  for pkg in iproute2 iptables conntrack python3-venv; do
+  # iproute2 (network namespaces), iptables + conntrack (kube-proxy), socat (the API server relay into the
+  # cluster network), openssl (per-cluster certificates), util-linux (nsenter, unshare).
+  for pkg in iproute2 iptables conntrack socat openssl util-linux python3-venv; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   ((${#missing[@]} == 0)) && return 0
@@ -99,14 +101,15 @@ node_key() {
 run_one() {
   case "$1" in
     node) step node "lock-$(node_key)" install_node ;;
-    debian) step debian "iproute2-iptables-conntrack-venv" install_debian ;;
+    debian) step debian "iproute2-iptables-conntrack-socat-openssl-util-linux-venv" install_debian ;;
     kube-apiserver | kube-controller-manager | kube-scheduler | kube-proxy | kubectl)
       step "$1" "$KUBERNETES_VERSION" build_kube "$1" ;;
     etcd) step etcd "$ETCD_VERSION" build_etcd ;;
     envoy) step envoy "$ENVOY_VERSION" install_envoy ;;
     k6) step k6 "$K6_VERSION" build_k6 ;;
-    all) for t in debian node etcd kube-apiserver envoy k6; do run_one "$t"; done ;;
-    *) die "unknown tool '$1' (known: all node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl envoy k6)" ;;
+    cluster) for t in debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl; do run_one "$t"; done ;;
+    all) for t in debian node cluster envoy k6; do run_one "$t"; done ;;
+    *) die "unknown tool '$1' (known: all cluster node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl envoy k6)" ;;
   esac
 }
 

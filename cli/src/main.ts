@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { backendCommand } from './commands/backend.ts';
+import { clusterCommand } from './commands/cluster.ts';
 import { controlPlaneCommand } from './commands/control-plane.ts';
 import { e2eCommand } from './commands/e2e.ts';
 
@@ -11,6 +12,7 @@ const program = new Command()
   .name('skewless')
   .description('Per-request, zone-aware load balancing for gRPC on Kubernetes — control plane, client and testbed')
   .showHelpAfterError()
+  .addCommand(clusterCommand())
   .addCommand(controlPlaneCommand())
   .addCommand(e2eCommand())
   .addCommand(backendCommand());

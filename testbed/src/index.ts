@@ -35,9 +35,20 @@ export {
   type StartedBackend,
   startBackend,
 } from './backend/instrumented-backend.ts';
+export { sweepClusters } from './cluster/cluster-leftovers.ts';
+export { type ClusterNetwork, type NodeNetwork, planClusterNetwork } from './cluster/cluster-network.ts';
+export {
+  type ClusterDriver,
+  type ClusterSpec,
+  type ConfiguredCluster,
+  DEFAULT_ZONES,
+  type StartedCluster,
+} from './cluster/driver.ts';
+export { defaultClusterParent, type LocalClusterOptions, localClusterDriver } from './cluster/local-cluster.ts';
 export { type EnvoyCluster, type EnvoyHost, envoyClusters, envoyStats } from './envoy/envoy-admin.ts';
 export { type AdsApiType, type EnvoyAdsBootstrapOptions, envoyAdsBootstrap } from './envoy/envoy-bootstrap.ts';
 export { type EnvoyOptions, type StartedEnvoy, startEnvoy } from './envoy/envoy-process.ts';
+export { IMAGE_TABLE, imageRepository, resolveCommand } from './node-agent/image-table.ts';
 export {
   EXEC_UNSUPPORTED,
   HealthClients,

@@ -39,6 +39,8 @@ export interface StartedCluster {
   readonly timings: Readonly<Record<string, number>>;
   /** Makes images available to the nodes (local: checks them against the node agent's image table). */
   loadImages(images: readonly string[]): Promise<void>;
+  /** A container's output so far (local: the node agent's log file; elsewhere: `kubectl logs`). */
+  podLogs(namespace: string, pod: string, container: string): Promise<string>;
   /** Copies component and pod logs into `dir`; returns the files written. */
   collectLogs(dir: string): Promise<string[]>;
   /** Tears down everything the cluster made. Safe to call twice. */

@@ -9,7 +9,7 @@
  * unix socket to the API server's loopback port. Nothing listens on or routes to the machine's network.
  */
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -229,6 +229,12 @@ async function startLocalCluster(
             `images not in the local node agent's image table: ${unknown.join(', ')} (known: ${[...IMAGE_TABLE.keys()].join(', ')})`,
           );
         }
+      },
+      async podLogs(namespace, pod, container) {
+        const file = join(logDir, `${namespace}_${pod}_${container}.log`);
+        if (!existsSync(file))
+          throw new Error(`no log for ${namespace}/${pod}/${container} (container never started?)`);
+        return readFileSync(file, 'utf8');
       },
       async collectLogs(target) {
         mkdirSync(target, { recursive: true });
