@@ -57,6 +57,8 @@ export interface LocalApiServer {
   readonly dir: string;
   /** Milliseconds from spawning kube-apiserver to a passing /readyz, for the first start. */
   readonly startupMs: number;
+  /** Leader PIDs of the etcd and kube-apiserver groups started so far (for memory accounting). */
+  processGroups(): { name: string; pid: number }[];
   /** SIGTERM to the API server's group (etcd keeps running); resolves once it has exited. */
   stopApiServer(): Promise<void>;
   /** Starts the API server again on the same port, etcd and certificates; resolves with ms to /readyz. */
@@ -76,7 +78,9 @@ export async function startLocalApiServer(options: LocalApiServerOptions = {}): 
   const dir = mkdtempSync(join(parent, DIR_PREFIX));
   const record = new RunDirRecord(dir);
   const groups: ProcessGroup[] = [];
+  const named: { name: string; pid: number }[] = [];
   const onStarted = (group: ProcessGroup, path: string) => {
+    named.push({ name: path.split('/').pop() ?? path, pid: group.pid });
     groups.push(group);
     record.addGroup(group.pid, path);
   };
@@ -142,6 +146,7 @@ export async function startLocalApiServer(options: LocalApiServerOptions = {}): 
       kubeConfig,
       dir,
       startupMs,
+      processGroups: () => [...named],
       stopApiServer,
       async restartApiServer() {
         await stopApiServer();

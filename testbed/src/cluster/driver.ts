@@ -43,8 +43,16 @@ export interface StartedCluster {
   podLogs(namespace: string, pod: string, container: string): Promise<string>;
   /** Copies component and pod logs into `dir`; returns the files written. */
   collectLogs(dir: string): Promise<string[]>;
+  /** Resident memory of every process the cluster runs, by component (drivers that can see them). */
+  memory?(): Promise<ClusterMemory>;
   /** Tears down everything the cluster made. Safe to call twice. */
   delete(): Promise<void>;
+}
+
+export interface ClusterMemory {
+  readonly rssMb: number;
+  readonly processes: number;
+  readonly byComponentMb: Readonly<Record<string, number>>;
 }
 
 export interface Step<T> {

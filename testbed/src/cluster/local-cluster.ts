@@ -9,7 +9,7 @@
  * unix socket to the API server's loopback port. Nothing listens on or routes to the machine's network.
  */
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -41,12 +41,14 @@ import {
 } from './cluster-network.ts';
 import {
   type ClusterDriver,
+  type ClusterMemory,
   type ClusterSpec,
   type ConfiguredCluster,
   DEFAULT_ZONES,
   type StartedCluster,
   timed,
 } from './driver.ts';
+import { listNetns, netnsPids } from './netns.ts';
 import { type ClusterPki, createClusterPki, kubeconfigYaml } from './pki.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -236,6 +238,8 @@ async function startLocalCluster(
           throw new Error(`no log for ${namespace}/${pod}/${container} (container never started?)`);
         return readFileSync(file, 'utf8');
       },
+      memory: () =>
+        clusterMemory(network, [...groups.map((g) => ({ name: g.name, pid: g.group.pid })), ...api.processGroups()]),
       async collectLogs(target) {
         mkdirSync(target, { recursive: true });
         const written: string[] = [];
@@ -508,5 +512,73 @@ async function waitFor(what: string, check: () => boolean, group: ProcessGroup):
     if (group.hasExited()) throw new Error(`${what} exited: ${JSON.stringify(await group.exited)}`);
     if (performance.now() - began > 10_000) throw new Error(`${what} not up after 10 s`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * RSS of every process of the cluster: the groups started on the host side (etcd, kube-apiserver,
+ * controllers, relay) and whatever runs inside the cluster's namespaces (node agents, kube-proxies, pods).
+ */
+async function clusterMemory(
+  network: ClusterNetwork,
+  groups: readonly { name: string; pid: number }[],
+): Promise<ClusterMemory> {
+  const byComponent: Record<string, number> = {};
+  let processes = 0;
+  const add = (component: string, pid: number) => {
+    const kb = rssKb(pid);
+    if (kb === undefined) return;
+    processes += 1;
+    byComponent[component] = (byComponent[component] ?? 0) + kb / 1024;
+  };
+  const leaders = new Map(groups.map((g) => [g.pid, g.name.replace(/-local-.*$/, '')]));
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const group = processGroupOf(pid);
+    const name = group === undefined ? undefined : leaders.get(group);
+    // Host-side groups only: node agents and kube-proxies are counted through their namespaces below.
+    if (name && !name.startsWith('node-agent') && !name.startsWith('kube-proxy') && name !== 'relay-underlay')
+      add(name, pid);
+  }
+  const nodeNetns = new Set(network.nodes.map((node) => node.netns));
+  for (const netns of await listNetns(netnsPrefix(network.runId))) {
+    for (const pid of await netnsPids(netns)) {
+      const exe = exeName(pid);
+      if (netns === network.underlayNetns) add('relay', pid);
+      else if (nodeNetns.has(netns)) add(exe === 'kube-proxy' ? 'kube-proxy' : 'node-agents', pid);
+      else add('pods', pid);
+    }
+  }
+  const rounded = Object.fromEntries(Object.entries(byComponent).map(([k, v]) => [k, Math.round(v)]));
+  const rssMb = Math.round(Object.values(byComponent).reduce((a, b) => a + b, 0));
+  return { rssMb, processes, byComponentMb: rounded };
+}
+
+function rssKb(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function processGroupOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command (which may contain spaces) in parentheses: state ppid pgrp …
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[2]);
+  } catch {
+    return undefined;
+  }
+}
+
+function exeName(pid: number): string {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`).split('/').pop() ?? '';
+  } catch {
+    return '';
   }
 }
