@@ -1,5 +1,5 @@
 import { createLogger, formatProblemList } from '@skewless/shared';
-import { BACKEND_OPTIONS, loadBackendConfig, type StartedBackend, startBackend } from '@skewless/testbed';
+import { BACKEND_OPTIONS, loadBackendConfig, type StartedBackend, startBackend } from '@skewless/testbed/backend';
 import { Command, Option } from 'commander';
 
 /**

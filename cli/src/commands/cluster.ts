@@ -3,7 +3,6 @@
  * remove it again (`make cluster-down`, which also clears anything a crashed run left).
  */
 import { createLogger } from '@skewless/shared';
-import { DEFAULT_ZONES, defaultClusterParent, localClusterDriver, sweepClusters } from '@skewless/testbed';
 import { Command } from 'commander';
 
 export function clusterCommand(): Command {
@@ -11,9 +10,11 @@ export function clusterCommand(): Command {
   cluster
     .command('up')
     .description('Boot the embedded local cluster and leave it running (prints the kubeconfig to use)')
-    .option('--zones <list>', 'comma-separated zones, one node each', DEFAULT_ZONES.join(','))
+    .option('--zones <list>', 'comma-separated zones, one node each', 'zone-a,zone-b,zone-c')
     .option('--region <name>', 'region label of every node', 'region-1')
     .action(async (opts: { zones: string; region: string }) => {
+      // Loaded on use: every pod runs this CLI, and the drivers pull in @kubernetes/client-node.
+      const { localClusterDriver } = await import('@skewless/testbed');
       const zones = opts.zones
         .split(',')
         .map((zone) => zone.trim())
@@ -35,6 +36,7 @@ export function clusterCommand(): Command {
     .command('down')
     .description('Remove every local cluster (kept ones and crashed runs alike) that no running process owns')
     .action(async () => {
+      const { defaultClusterParent, sweepClusters } = await import('@skewless/testbed');
       const removed = await sweepClusters(defaultClusterParent(), createLogger('cluster'), { includeKept: true });
       process.stderr.write(
         removed.length > 0 ? `[cluster] removed ${removed.join(', ')}\n` : '[cluster] nothing to remove\n',

@@ -1,4 +1,3 @@
-import { formatProblems, loadConfig, startControlPlane } from '@skewless/control-plane';
 import { createLogger } from '@skewless/shared';
 import { Command, Option } from 'commander';
 
@@ -16,6 +15,7 @@ export function controlPlaneCommand(): Command {
     .option('--zone-affinity-by-default', 'serve each client its own zone at priority 0 (for gRPC proxyless, Envoy)')
     .addOption(new Option('--log-level <level>').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
     .action(async (opts) => {
+      const { formatProblems, loadConfig, startControlPlane } = await import('@skewless/control-plane');
       const result = loadConfig({
         file: opts.config,
         env: process.env,
