@@ -49,7 +49,7 @@ bench-client: deps-node ## Per-pick cost of every strategy; throughput vs grpc-j
 
 e2e: deps-node ## The main job: boot the local cluster, deploy, run the scenarios, write results/, tear down.
 	@$(TOOLS) cluster
-	node cli/src/main.ts e2e
+	node cli/src/main.ts e2e $(if $(SCENARIO),--scenario $(SCENARIO))
 
 cluster-up: deps-node ## Boot a local cluster and keep it running (prints the KUBECONFIG to export).
 	@$(TOOLS) cluster

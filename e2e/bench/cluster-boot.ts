@@ -15,14 +15,20 @@ const session = await openClusterSession({ repoRoot, driver: localClusterDriver(
 try {
   const bootS = Math.round((performance.now() - began) / 100) / 10;
   const pods = await session.core.listNamespacedPod({ namespace: NAMESPACE });
-  const ready = pods.items.filter((pod) => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+  const ready = pods.items.filter((pod) =>
+    pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+  );
   // Let start-up garbage settle for a moment, as a steady cluster would.
   await new Promise((r) => setTimeout(r, 2000));
   const memory = await session.cluster.memory?.();
-  process.stderr.write(`[bench] ${ready.length}/${pods.items.length} pods Ready ${bootS} s after start (target ≤ ${TARGET_BOOT_S} s)\n`);
+  process.stderr.write(
+    `[bench] ${ready.length}/${pods.items.length} pods Ready ${bootS} s after start (target ≤ ${TARGET_BOOT_S} s)\n`,
+  );
   if (memory) {
     const parts = Object.entries(memory.byComponentMb).map(([name, mb]) => `${name} ${mb} MB`);
-    process.stderr.write(`[bench] cluster memory ${memory.rssMb} MB RSS over ${memory.processes} processes: ${parts.join(', ')}\n`);
+    process.stderr.write(
+      `[bench] cluster memory ${memory.rssMb} MB RSS over ${memory.processes} processes: ${parts.join(', ')}\n`,
+    );
   }
   const line = {
     bootS,

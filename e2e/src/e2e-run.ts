@@ -1,110 +1,122 @@
 /**
- * `make e2e` / `skewless e2e`: the main job. The embedded `local` cluster (issue #4) and the
- * scenario suite (#5) are not built yet, so today it runs every end-to-end check that exists,
- * each against real parts — kube-apiserver + etcd, the control-plane process, grpc-js-xds, Envoy
- * (SotW and delta), our client over real gRPC — and says plainly what is still missing.
+ * `make e2e` / `skewless e2e`: the main job. Boots the embedded `local` cluster (progress and timings
+ * printed), deploys Skewless with the manifests, waits for every pod, runs the cluster scenarios,
+ * writes `results/<scenario>.json` and `results/e2e.json`, and tears everything down — also after a
+ * failure or Ctrl-C. A run killed outright (kill -9) is cleared by the next run's first step.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-
-/** The real-component suites, in the order a reader would want to see them. */
-export const E2E_SUITES = [
-  {
-    file: 'control-plane/test/control-plane-process.test.ts',
-    what: 'kube-apiserver → skewless control-plane → xDS subscriber',
-  },
-  { file: 'control-plane/test/kube-discovery.test.ts', what: 'discovery through an API-server restart' },
-  { file: 'control-plane/test/xds-grpc-js-xds.test.ts', what: 'proxyless gRPC (@grpc/grpc-js-xds) fed by our ADS' },
-  { file: 'control-plane/test/xds-envoy.test.ts', what: 'Envoy with only an ADS bootstrap, SotW and delta' },
-  { file: 'client/test/integration-distribution.test.ts', what: 'our client vs a pinned-connection baseline' },
-  { file: 'client/test/integration-zone-affinity.test.ts', what: 'zone affinity and spillover' },
-  { file: 'client/test/integration-failover.test.ts', what: 'control plane killed, endpoints drained: zero errors' },
-  { file: 'client/test/integration-scale-up.test.ts', what: 'a new endpoint ramps in with slow start, no call fails' },
-  {
-    file: 'client/test/integration-own-zone.test.ts',
-    what: 'a client with no zone configured learns it (pod → node → zone)',
-  },
-  { file: 'client/test/integration-client-shares.test.ts', what: "the fleet's per-zone shares from the control plane" },
-] as const;
+import { localClusterDriver } from '@skewless/testbed';
+import { CLUSTER_SCENARIOS, type ScenarioResult } from './cluster-scenarios.ts';
+import { type ClusterSession, openClusterSession } from './cluster-session.ts';
 
 export const NOT_YET = [
-  '#4 embedded local cluster (controller-manager, scheduler, kube-proxy, node agent, pods in network namespaces)',
-  '#5 scenarios (skew-baseline, rolling-restart, ...), k6 load, results/<scenario>.json and the HTML report',
+  '#5 the full scenario suite (even-distribution, zone-locality, spillover, scale-up, slow-pod, outage, envoy-ingress), k6 load and the HTML report',
   '#6 kind, k3s and existing-cluster drivers, images, nightly pipeline',
 ];
 
-interface VitestJson {
-  numPassedTests: number;
-  numFailedTests: number;
-  numPendingTests: number;
-  testResults: {
-    name: string;
-    status: string;
-    assertionResults: { title: string; status: string; duration?: number }[];
-  }[];
+export interface E2eOptions {
+  readonly repoRoot: string;
+  readonly cluster: string;
+  /** Run only these scenarios (default: all). */
+  readonly scenarios?: readonly string[];
+  /** Leave the cluster running after a failure, for a look around (make cluster-down removes it). */
+  readonly keepOnFailure?: boolean;
 }
 
-export async function runE2e(options: { repoRoot: string; cluster: string }): Promise<number> {
+export async function runE2e(options: E2eOptions): Promise<number> {
   if (options.cluster !== 'local') {
     process.stderr.write(
       `e2e: cluster driver '${options.cluster}' does not exist yet (issue #6); use --cluster local\n`,
     );
     return 2;
   }
-  const started = performance.now();
+  const selected = options.scenarios?.length
+    ? CLUSTER_SCENARIOS.filter((s) => options.scenarios?.includes(s.name))
+    : CLUSTER_SCENARIOS;
+  const unknown = (options.scenarios ?? []).filter((name) => !CLUSTER_SCENARIOS.some((s) => s.name === name));
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `e2e: unknown scenario(s) ${unknown.join(', ')} (known: ${CLUSTER_SCENARIOS.map((s) => s.name).join(', ')})\n`,
+    );
+    return 2;
+  }
+  const began = performance.now();
+  const startedAt = new Date().toISOString();
   const resultsDir = path.join(options.repoRoot, 'results');
   mkdirSync(resultsDir, { recursive: true });
-  const jsonFile = path.join(resultsDir, 'e2e-components.json');
+  process.stdout.write(`e2e: local cluster, scenarios: ${selected.map((s) => s.name).join(', ')}\n`);
+  for (const item of NOT_YET) process.stdout.write(`e2e: not built yet: ${item}\n`);
 
-  process.stdout.write('e2e: not built yet, so not run:\n');
-  for (const item of NOT_YET) process.stdout.write(`  - ${item}\n`);
-  process.stdout.write('e2e: running the end-to-end checks that exist, against real components:\n');
-  for (const suite of E2E_SUITES) process.stdout.write(`  - ${suite.what}  (${suite.file})\n`);
+  let session: ClusterSession | undefined;
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`e2e: ${signal}: tearing the cluster down\n`);
+    void (session?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
-  const vitest = path.join(options.repoRoot, 'node_modules/.bin/vitest');
-  const code = await new Promise<number>((resolve) => {
-    const child = spawn(
-      vitest,
-      [
-        'run',
-        ...E2E_SUITES.map((s) => s.file),
-        '--reporter=default',
-        '--reporter=json',
-        `--outputFile.json=${jsonFile}`,
-      ],
-      { cwd: options.repoRoot, stdio: 'inherit' },
-    );
-    child.on('exit', (exitCode) => resolve(exitCode ?? 1));
-  });
+  const outcomes: { name: string; passed: boolean; error?: string; assertions?: ScenarioResult['assertions'] }[] = [];
+  let setupError: string | undefined;
+  try {
+    session = await openClusterSession({
+      repoRoot: options.repoRoot,
+      driver: localClusterDriver(),
+      keepOnFailure: options.keepOnFailure ?? false,
+    });
+    for (const scenario of selected) {
+      process.stderr.write(`[e2e] ▸ scenario ${scenario.name}: ${scenario.what}\n`);
+      try {
+        const result = await scenario.run(session);
+        writeFileSync(path.join(resultsDir, `${scenario.name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+        const passed = result.assertions.every((a) => a.passed);
+        for (const a of result.assertions) {
+          process.stderr.write(`[e2e]   ${a.passed ? '✓' : '✗'} ${a.name}: ${a.value} (want ${a.threshold})\n`);
+        }
+        process.stderr.write(
+          `[e2e] ${passed ? '✓' : '✗'} scenario ${scenario.name} in ${result.durationS} s — results/${scenario.name}.json\n`,
+        );
+        outcomes.push({ name: scenario.name, passed, assertions: result.assertions });
+      } catch (error) {
+        process.stderr.write(`[e2e] ✗ scenario ${scenario.name} failed: ${(error as Error).message}\n`);
+        outcomes.push({ name: scenario.name, passed: false, error: (error as Error).message });
+      }
+    }
+  } catch (error) {
+    setupError = (error as Error).message;
+    process.stderr.write(`[e2e] ✗ cluster set-up failed: ${setupError}\n`);
+  } finally {
+    const failed = setupError !== undefined || outcomes.some((o) => !o.passed);
+    if (failed && session) {
+      const files = await session.cluster.collectLogs(path.join(resultsDir, 'logs')).catch(() => []);
+      process.stderr.write(`[e2e] collected ${files.length} log files into results/logs/\n`);
+    }
+    if (session && !(failed && options.keepOnFailure)) await session.close();
+  }
 
-  const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as VitestJson;
+  const passed = setupError === undefined && outcomes.every((o) => o.passed);
   const summary = {
     job: 'e2e',
     cluster: options.cluster,
-    startedAt: new Date(performance.timeOrigin + started).toISOString(),
-    durationS: Number(((performance.now() - started) / 1000).toFixed(1)),
+    startedAt,
+    durationS: Math.round((performance.now() - began) / 100) / 10,
     commit: gitCommit(options.repoRoot),
-    passed: report.numPassedTests,
-    failed: report.numFailedTests,
-    skipped: report.numPendingTests,
-    suites: report.testResults.map((r) => ({
-      file: path.relative(options.repoRoot, r.name),
-      status: r.status,
-      tests: r.assertionResults.map((a) => ({
-        name: a.title,
-        status: a.status,
-        durationMs: Math.round(a.duration ?? 0),
-      })),
-    })),
+    timings: session?.timings ?? {},
+    passed,
+    setupError,
+    scenarios: outcomes,
     notYet: NOT_YET,
   };
   writeFileSync(path.join(resultsDir, 'e2e.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  process.stdout.write(
-    `e2e: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped in ${summary.durationS}s` +
-      ` — results/e2e.json\n`,
-  );
-  return code;
+  const ok = outcomes.filter((o) => o.passed).length;
+  process.stdout.write(`e2e: ${ok}/${selected.length} scenarios passed in ${summary.durationS} s — results/e2e.json\n`);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  return passed ? 0 : 1;
 }
 
 function gitCommit(repoRoot: string): string | undefined {

@@ -1,0 +1,353 @@
+/**
+ * The scenarios that run on a cluster session today (issue #4): a smoke check that our client reaches
+ * every pod in every zone, the real kube-proxy baseline pinning each connection to one pod, and a
+ * rolling restart under load. Each returns a result in the shape issue #5 fixes for every scenario
+ * (scenario, driver, perPod, totals, metrics, assertions, …); a failed assertion names its threshold
+ * and value.
+ */
+import type { LoadResult } from '@skewless/load';
+import type { ClusterSession, EchoPod, EndpointSliceEvent } from './cluster-session.ts';
+
+export interface Assertion {
+  readonly name: string;
+  readonly threshold: string;
+  readonly value: number | string;
+  readonly passed: boolean;
+}
+
+export interface ScenarioResult {
+  readonly scenario: string;
+  readonly driver: string;
+  readonly startedAt: string;
+  readonly durationS: number;
+  readonly perPod: {
+    pod: string;
+    zone: string;
+    node: string;
+    requests: number;
+    errors: number;
+    p50Ms: number | null;
+    p99Ms: number | null;
+  }[];
+  readonly perZone: Record<string, Record<string, number>>;
+  readonly totals: { requests: number; errors: number; byCode: Record<string, number> };
+  readonly metrics: Record<string, number | null>;
+  readonly assertions: Assertion[];
+  readonly timeline: { t: number; requests: number; errors: number }[];
+  readonly details?: unknown;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly what: string;
+  run(session: ClusterSession): Promise<ScenarioResult>;
+}
+
+const ECHO_TARGET = 'skewless:///skewless/echo:50051';
+
+export const CLUSTER_SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'smoke',
+    what: 'our client in every zone reaches every echo pod in every zone, with no errors',
+    async run(session) {
+      const began = new Date();
+      const pods = await session.echoPods();
+      const zones = session.cluster.zones;
+      const controlPlane = await session.controlPlaneAddress();
+      const results = await session.runLoadPods(
+        'smoke',
+        zones.map((zone) => ({
+          zone,
+          args: loadArgs('skewless', ECHO_TARGET, { controlPlane, rate: 150, durationS: 4, channels: 2 }),
+        })),
+        90_000,
+      );
+      // Zone affinity is off by default, so one client per zone reaches all nine pods.
+      const summary = summarize(results, pods);
+      const reached = summary.perPod.filter((p) => p.requests > 0).length;
+      const zonesReached = new Set(summary.perPod.filter((p) => p.requests > 0).map((p) => p.zone)).size;
+      return result('smoke', session, began, results, summary, [
+        assert('every echo pod answered', `= ${pods.length}`, reached, reached === pods.length),
+        assert('every zone answered', `= ${zones.length}`, zonesReached, zonesReached === zones.length),
+        assert('failed requests', '= 0', summary.totals.errors, summary.totals.errors === 0),
+        assert('requests made', '> 0', summary.totals.requests, summary.totals.requests > 0),
+      ]);
+    },
+  },
+  {
+    name: 'kube-proxy-baseline',
+    what: "grpc-js's default client through the echo ClusterIP: kube-proxy pins each connection to one pod",
+    async run(session) {
+      const began = new Date();
+      const pods = await session.echoPods();
+      const target = await session.echoClusterIp();
+      const results = await session.runLoadPods(
+        'baseline',
+        session.cluster.zones.map((zone) => ({
+          zone,
+          args: loadArgs('pick-first', target, { rate: 100, durationS: 4, channels: 1 }),
+        })),
+        90_000,
+      );
+      const summary = summarize(results, pods);
+      const podsPerClient = results.map((r) => r.perPod.filter((p) => p.requests > 0).length);
+      const maxOverMean = summary.metrics.maxOverMean ?? 0;
+      return result('kube-proxy-baseline', session, began, results, summary, [
+        assert(
+          'pods reached per client (one connection each)',
+          '= 1 for every client',
+          podsPerClient.join(','),
+          podsPerClient.every((n) => n === 1),
+        ),
+        assert('per-pod max/mean over all echo pods', '≥ 2', round(maxOverMean), maxOverMean >= 2),
+        assert('failed requests', '= 0', summary.totals.errors, summary.totals.errors === 0),
+      ]);
+    },
+  },
+  {
+    name: 'rolling-restart',
+    what: 'kubectl rollout restart of echo under load: serving/terminating EndpointSlices, pushes, zero failed requests',
+    async run(session) {
+      const began = new Date();
+      const before = await session.echoPods();
+      const controlPlane = await session.controlPlaneAddress();
+      const watch = await session.watchEndpointSlices('echo');
+      const durationS = 50;
+      const load = session.runLoadPods(
+        'rollout',
+        session.cluster.zones.map((zone) => ({
+          zone,
+          args: loadArgs('skewless', ECHO_TARGET, { controlPlane, rate: 100, durationS, channels: 2 }),
+        })),
+        (durationS + 90) * 1000,
+      );
+      // Let the clients connect and reach steady state before the rollout starts.
+      await new Promise((r) => setTimeout(r, 6000));
+      const rolloutBegan = performance.now();
+      await session.rolloutRestart('echo');
+      await session.waitDeploymentReady('echo', 120_000);
+      const rolloutS = (performance.now() - rolloutBegan) / 1000;
+      // Old pods drain after the Deployment counts as done; wait until they are gone from the slices.
+      const oldIps = new Set(before.map((p) => p.ip));
+      await waitUntil(() => !lastEndpoints(watch.events).some((e) => oldIps.has(e.ip)), 60_000);
+      const results = await load;
+      watch.stop();
+      const after = await session.echoPods();
+      const summary = summarize(results, after.concat(before));
+      const transitions = endpointTransitions(watch.events, oldIps);
+      const pushes = results.reduce((sum, r) => sum + (r.controlPlane?.acks ?? 0), 0) / Math.max(1, results.length);
+      const newServing = summary.perPod.filter((p) => after.some((a) => a.name === p.pod) && p.requests > 0).length;
+      return result(
+        'rolling-restart',
+        session,
+        began,
+        results,
+        summary,
+        [
+          assert(
+            'failed requests through our client during the rollout',
+            '= 0',
+            summary.totals.errors,
+            summary.totals.errors === 0,
+          ),
+          assert(
+            'old endpoints seen terminating while still serving',
+            `= ${before.length}`,
+            transitions.terminatingServing,
+            transitions.terminatingServing === before.length,
+          ),
+          assert(
+            'old endpoints seen terminating and no longer serving',
+            `= ${before.length}`,
+            transitions.terminatingNotServing,
+            transitions.terminatingNotServing === before.length,
+          ),
+          assert('new pods that served our clients', `= ${after.length}`, newServing, newServing === after.length),
+          assert(
+            'EndpointSlice changes observed',
+            '≥ 3 per replaced pod',
+            watch.events.length,
+            watch.events.length >= before.length * 3,
+          ),
+          assert(
+            'control-plane pushes accepted per client',
+            `≥ ${before.length}`,
+            round(pushes),
+            pushes >= before.length,
+          ),
+        ],
+        { rolloutS: round(rolloutS), endpointSliceEvents: watch.events.length, transitions },
+      );
+    },
+  },
+];
+
+interface Summary {
+  perPod: ScenarioResult['perPod'];
+  perZone: ScenarioResult['perZone'];
+  totals: ScenarioResult['totals'];
+  metrics: { maxOverMean: number | null; cv: number | null; sameZoneShare: number | null };
+  timeline: ScenarioResult['timeline'];
+}
+
+/** Adds the clients' results up; pods that answered nothing still count (as zeros) in the skew. */
+export function summarize(results: readonly LoadResult[], pods: readonly EchoPod[]): Summary {
+  const perPod = new Map<
+    string,
+    {
+      pod: string;
+      zone: string;
+      node: string;
+      requests: number;
+      errors: number;
+      p50Ms: number | null;
+      p99Ms: number | null;
+    }
+  >();
+  for (const pod of pods)
+    perPod.set(pod.name, {
+      pod: pod.name,
+      zone: pod.zone,
+      node: pod.node,
+      requests: 0,
+      errors: 0,
+      p50Ms: null,
+      p99Ms: null,
+    });
+  const perZone: Record<string, Record<string, number>> = {};
+  const byCode: Record<string, number> = {};
+  let requests = 0;
+  let errors = 0;
+  let sameZone = 0;
+  let zoned = 0;
+  const timeline = new Map<number, { t: number; requests: number; errors: number }>();
+  for (const r of results) {
+    requests += r.totals.requests;
+    errors += r.totals.errors;
+    for (const [code, n] of Object.entries(r.totals.byCode)) byCode[code] = (byCode[code] ?? 0) + n;
+    for (const p of r.perPod) {
+      const entry = perPod.get(p.pod) ?? {
+        pod: p.pod,
+        zone: p.zone,
+        node: p.node,
+        requests: 0,
+        errors: 0,
+        p50Ms: null,
+        p99Ms: null,
+      };
+      entry.requests += p.requests;
+      entry.p50Ms = Math.max(entry.p50Ms ?? 0, p.p50Ms);
+      entry.p99Ms = Math.max(entry.p99Ms ?? 0, p.p99Ms);
+      perPod.set(p.pod, entry);
+      if (r.zone) {
+        const row = perZone[r.zone] ?? {};
+        row[p.zone] = (row[p.zone] ?? 0) + p.requests;
+        perZone[r.zone] = row;
+        zoned += p.requests;
+        if (p.zone === r.zone) sameZone += p.requests;
+      }
+    }
+    for (const point of r.timeline) {
+      const entry = timeline.get(point.t) ?? { t: point.t, requests: 0, errors: 0 };
+      entry.requests += point.requests;
+      entry.errors += point.errors;
+      timeline.set(point.t, entry);
+    }
+  }
+  // Only pods of the Deployment count in the skew (a restarted pod's predecessor may have served too).
+  const counted =
+    pods.length > 0 ? pods.map((p) => perPod.get(p.name)?.requests ?? 0) : [...perPod.values()].map((p) => p.requests);
+  const mean = counted.reduce((a, b) => a + b, 0) / Math.max(1, counted.length);
+  const sd = Math.sqrt(counted.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, counted.length));
+  return {
+    perPod: [...perPod.values()],
+    perZone,
+    totals: { requests, errors, byCode },
+    metrics: {
+      maxOverMean: mean > 0 ? Math.max(...counted) / mean : null,
+      cv: mean > 0 ? sd / mean : null,
+      sameZoneShare: zoned > 0 ? sameZone / zoned : null,
+    },
+    timeline: [...timeline.values()].sort((a, b) => a.t - b.t),
+  };
+}
+
+function result(
+  scenario: string,
+  session: ClusterSession,
+  began: Date,
+  _results: readonly LoadResult[],
+  summary: Summary,
+  assertions: Assertion[],
+  details?: unknown,
+): ScenarioResult {
+  return {
+    scenario,
+    driver: session.cluster.kind,
+    startedAt: began.toISOString(),
+    durationS: round((Date.now() - began.getTime()) / 1000),
+    perPod: summary.perPod,
+    perZone: summary.perZone,
+    totals: summary.totals,
+    metrics: {
+      ...summary.metrics,
+      maxOverMean: summary.metrics.maxOverMean === null ? null : round(summary.metrics.maxOverMean),
+    },
+    assertions,
+    timeline: summary.timeline,
+    ...(details === undefined ? {} : { details }),
+  };
+}
+
+export function assert(name: string, threshold: string, value: number | string, passed: boolean): Assertion {
+  return { name, threshold, value, passed };
+}
+
+function loadArgs(
+  mode: 'skewless' | 'pick-first' | 'round-robin',
+  target: string,
+  options: { controlPlane?: string; rate: number; durationS: number; channels: number },
+): string[] {
+  return [
+    '--mode',
+    mode,
+    '--target',
+    target,
+    ...(options.controlPlane ? ['--control-plane', options.controlPlane] : []),
+    '--rate',
+    String(options.rate),
+    '--duration-s',
+    String(options.durationS),
+    '--channels',
+    String(options.channels),
+  ];
+}
+
+function lastEndpoints(events: readonly EndpointSliceEvent[]): EndpointSliceEvent['endpoints'] {
+  return events.at(-1)?.endpoints ?? [];
+}
+
+/** For each old endpoint: was it ever seen terminating+serving, and terminating+not serving? */
+function endpointTransitions(events: readonly EndpointSliceEvent[], oldIps: ReadonlySet<string>) {
+  const servingWhileTerminating = new Set<string>();
+  const notServingWhileTerminating = new Set<string>();
+  for (const event of events) {
+    for (const e of event.endpoints) {
+      if (!oldIps.has(e.ip) || !e.terminating) continue;
+      (e.serving ? servingWhileTerminating : notServingWhileTerminating).add(e.ip);
+    }
+  }
+  return { terminatingServing: servingWhileTerminating.size, terminatingNotServing: notServingWhileTerminating.size };
+}
+
+async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void> {
+  const began = performance.now();
+  while (!check()) {
+    if (performance.now() - began > timeoutMs) throw new Error(`condition not met after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
