@@ -7,6 +7,7 @@ import { backendCommand } from './commands/backend.ts';
 import { clusterCommand } from './commands/cluster.ts';
 import { controlPlaneCommand } from './commands/control-plane.ts';
 import { e2eCommand } from './commands/e2e.ts';
+import { loadCommand } from './commands/load.ts';
 
 const program = new Command()
   .name('skewless')
@@ -15,6 +16,7 @@ const program = new Command()
   .addCommand(clusterCommand())
   .addCommand(controlPlaneCommand())
   .addCommand(e2eCommand())
-  .addCommand(backendCommand());
+  .addCommand(backendCommand())
+  .addCommand(loadCommand());
 
 await program.parseAsync(process.argv);
