@@ -84,6 +84,8 @@ export async function runLoad(config: LoadConfig, options: RunLoadOptions = {}):
     };
   } finally {
     for (const client of clients) client.close();
+    // The shared ADS stream would keep the process alive after the run.
+    registration?.close();
   }
 }
 

@@ -5,6 +5,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serviceEndpoints, startZonedBackends } from '../../client/test/backends.ts';
+import { startControlPlane } from '../../client/test/control-plane-fixture.ts';
 import type { LoadResult } from '../src/index.ts';
 import { type EchoPods, startEchoPods } from './echo-pods.ts';
 
@@ -107,6 +109,38 @@ describe('skewless load (CLI)', () => {
     expect(result.stoppedEarly).toBe(true);
     expect(result.durationS).toBeLessThan(600);
     expect(result.totals.requests).toBeGreaterThanOrEqual(50);
+  });
+
+  it('exits by itself after a skewless-mode run: nothing (the shared ADS stream included) keeps it alive', async () => {
+    // A pod whose load process never exits never completes, and the scenario waiting for it times out.
+    const backends = await startZonedBackends(1);
+    const { server, port } = await startControlPlane();
+    server.sink.replaceAll([serviceEndpoints(backends)]);
+    try {
+      const child = startCli(
+        [
+          '--mode',
+          'skewless',
+          '--target',
+          'skewless:///default/backend:grpc',
+          '--control-plane',
+          `127.0.0.1:${port}`,
+          '--rate',
+          '30',
+          '--duration-s',
+          '1',
+        ],
+        { ZONE: 'a' },
+      );
+      const { code, stdout, stderr } = await exited(child, 20_000);
+      expect(code, stderr).toBe(0);
+      const result = lastJsonLine(stdout);
+      expect(result.totals).toMatchObject({ requests: 30, errors: 0 });
+      expect(result.controlPlane?.acks).toBeGreaterThanOrEqual(1);
+    } finally {
+      await server.close(100);
+      await Promise.all(backends.map((b) => b.close()));
+    }
   });
 
   it('exits 2 on an invalid environment, listing every problem and printing no result', async () => {
