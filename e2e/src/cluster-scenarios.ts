@@ -43,7 +43,8 @@ export interface Scenario {
   run(session: ClusterSession): Promise<ScenarioResult>;
 }
 
-const ECHO_TARGET = 'skewless:///skewless/echo:50051';
+// Service ports are named in EDS resource names (`<namespace>/<service>:<port name>`).
+const ECHO_TARGET = 'skewless:///skewless/echo:grpc';
 
 export const CLUSTER_SCENARIOS: readonly Scenario[] = [
   {
@@ -62,7 +63,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
         })),
         90_000,
       );
-      // Zone affinity is off by default, so one client per zone reaches all nine pods.
+      // Each client keeps to its own zone's pods (zone affinity), so one client per zone covers all.
       const summary = summarize(results, pods);
       const reached = summary.perPod.filter((p) => p.requests > 0).length;
       const zonesReached = new Set(summary.perPod.filter((p) => p.requests > 0).map((p) => p.zone)).size;
@@ -128,13 +129,13 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
       await session.waitDeploymentReady('echo', 120_000);
       const rolloutS = (performance.now() - rolloutBegan) / 1000;
       // Old pods drain after the Deployment counts as done; wait until they are gone from the slices.
-      const oldIps = new Set(before.map((p) => p.ip));
-      await waitUntil(() => !lastEndpoints(watch.events).some((e) => oldIps.has(e.ip)), 60_000);
+      const oldPods = new Set(before.map((p) => p.name));
+      await waitUntil(() => !lastEndpoints(watch.events).some((e) => oldPods.has(e.pod)), 60_000);
       const results = await load;
       watch.stop();
       const after = await session.echoPods();
       const summary = summarize(results, after.concat(before));
-      const transitions = endpointTransitions(watch.events, oldIps);
+      const transitions = endpointTransitions(watch.events, oldPods);
       const pushes = results.reduce((sum, r) => sum + (r.controlPlane?.acks ?? 0), 0) / Math.max(1, results.length);
       const newServing = summary.perPod.filter((p) => after.some((a) => a.name === p.pod) && p.requests > 0).length;
       return result(
@@ -328,13 +329,13 @@ function lastEndpoints(events: readonly EndpointSliceEvent[]): EndpointSliceEven
 }
 
 /** For each old endpoint: was it ever seen terminating+serving, and terminating+not serving? */
-function endpointTransitions(events: readonly EndpointSliceEvent[], oldIps: ReadonlySet<string>) {
+function endpointTransitions(events: readonly EndpointSliceEvent[], oldPods: ReadonlySet<string>) {
   const servingWhileTerminating = new Set<string>();
   const notServingWhileTerminating = new Set<string>();
   for (const event of events) {
     for (const e of event.endpoints) {
-      if (!oldIps.has(e.ip) || !e.terminating) continue;
-      (e.serving ? servingWhileTerminating : notServingWhileTerminating).add(e.ip);
+      if (!oldPods.has(e.pod) || !e.terminating) continue;
+      (e.serving ? servingWhileTerminating : notServingWhileTerminating).add(e.pod);
     }
   }
   return { terminatingServing: servingWhileTerminating.size, terminatingNotServing: notServingWhileTerminating.size };

@@ -74,7 +74,7 @@ export interface ClusterSession {
 
 export interface EndpointSliceEvent {
   readonly atMs: number;
-  readonly endpoints: { ip: string; ready: boolean; serving: boolean; terminating: boolean }[];
+  readonly endpoints: { pod: string; ip: string; ready: boolean; serving: boolean; terminating: boolean }[];
 }
 
 export async function openClusterSession(options: ClusterSessionOptions): Promise<ClusterSession> {
@@ -228,6 +228,7 @@ function sessionFor(cluster: StartedCluster, timings: Record<string, number>): C
       const record = () => {
         const endpoints = [...slices.values()].flatMap((slice) =>
           (slice.endpoints ?? []).map((e) => ({
+            pod: e.targetRef?.name ?? '',
             ip: e.addresses[0] ?? '',
             ready: e.conditions?.ready ?? false,
             serving: e.conditions?.serving ?? false,

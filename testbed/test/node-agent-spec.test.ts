@@ -230,7 +230,7 @@ describe('volumes', () => {
 });
 
 describe('addresses', () => {
-  it('hands out .2–.254 of the node range, reusing released addresses first', () => {
+  it('hands out .2–.254 of the node range, going round it rather than reusing a just-freed address', () => {
     const pool = new PodAddressPool('10.244.3.0/24');
     const first = Array.from({ length: 253 }, () => pool.allocate());
     expect(first[0]).toBe('10.244.3.2');
@@ -239,6 +239,10 @@ describe('addresses', () => {
     expect(() => pool.allocate()).toThrow('no free pod address left in 10.244.3.0/24');
     pool.release('10.244.3.77');
     expect(pool.allocate()).toBe('10.244.3.77');
+    const fresh = new PodAddressPool('10.244.3.0/24');
+    const a = fresh.allocate();
+    fresh.release(a);
+    expect(fresh.allocate()).toBe('10.244.3.3');
     expect(() => new PodAddressPool('10.244.3.0/16')).toThrow('must be a /24');
   });
 

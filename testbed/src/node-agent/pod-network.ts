@@ -53,10 +53,15 @@ export function deletePodNetwork(plan: PodNetworkPlan): Promise<void> {
   return destroyNetns(plan.podNetns);
 }
 
-/** Hands out a node's pod addresses (.2–.254 of its /24), lowest free first. */
+/**
+ * Hands out a node's pod addresses (.2–.254 of its /24), going round the range rather than reusing
+ * the address just freed: a client still holding a connection to a deleted pod must not reach its
+ * successor (CNI plugins avoid immediate reuse for the same reason).
+ */
 export class PodAddressPool {
   private readonly prefix: string;
   private readonly used = new Set<number>();
+  private next = 2;
 
   /** @param podCidr `10.244.<i>.0/24` */
   constructor(podCidr: string) {
@@ -66,9 +71,11 @@ export class PodAddressPool {
   }
 
   allocate(): string {
-    for (let host = 2; host <= 254; host += 1) {
+    for (let i = 0; i < 253; i += 1) {
+      const host = 2 + ((this.next - 2 + i) % 253);
       if (!this.used.has(host)) {
         this.used.add(host);
+        this.next = host + 1 > 254 ? 2 : host + 1;
         return `${this.prefix}.${host}`;
       }
     }
