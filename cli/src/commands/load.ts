@@ -49,6 +49,13 @@ export function loadCommand(): Command {
       });
       process.stdout.write(`${JSON.stringify(result)}\n`);
       process.exitCode = 0;
+      // Channels and the ADS stream are closed by now, but grpc-js does not abort a connect already
+      // under way: after a rollout, connects to deleted pods' addresses sit in SYN-SENT until the
+      // kernel gives up (~2 min), and the load pod would stay Running. Say what is open, and end.
+      setTimeout(() => {
+        logger.warn({ activeResources: process.getActiveResourcesInfo() }, 'still running 2 s after the result; exiting');
+        process.exit(0);
+      }, 2000).unref();
     } catch (error) {
       logger.error({ err: error }, 'load run failed');
       process.exitCode = 1;
