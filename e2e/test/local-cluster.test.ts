@@ -159,6 +159,49 @@ describe('the local cluster', () => {
     }
   });
 
+  it('SIGKILLs a container that ignores SIGTERM once its grace period is over, then deletes the pod', async () => {
+    await session.core.createNamespacedPod({
+      namespace: NAMESPACE,
+      body: {
+        metadata: { name: 'ignores-sigterm' },
+        spec: {
+          automountServiceAccountToken: false,
+          terminationGracePeriodSeconds: 2,
+          // The image table maps the image; `command` replaces its entrypoint, as in any cluster.
+          containers: [
+            {
+              name: 'stubborn',
+              image: 'skewless/backend:dev',
+              command: ['sh', '-c', 'trap "" TERM; while true; do sleep 0.2; done'],
+            },
+          ],
+        },
+      },
+    });
+    const running = await waitForPod(
+      'ignores-sigterm',
+      (p) => p.status?.containerStatuses?.[0]?.state?.running !== undefined,
+    );
+    const pid = Number(running.status?.containerStatuses?.[0]?.containerID?.split('://')[1]);
+    const began = performance.now();
+    await session.core.deleteNamespacedPod({ name: 'ignores-sigterm', namespace: NAMESPACE });
+    // Still there during the grace period (SIGTERM ignored)…
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
+    // …then killed, and the pod object removed by the agent's final delete.
+    for (;;) {
+      const gone = await session.core.readNamespacedPod({ name: 'ignores-sigterm', namespace: NAMESPACE }).then(
+        () => false,
+        () => true,
+      );
+      if (gone) break;
+      if (performance.now() - began > 30_000) throw new Error('pod not deleted 30 s after its 2 s grace period');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(performance.now() - began).toBeGreaterThanOrEqual(2000);
+  });
+
   for (const scenario of CLUSTER_SCENARIOS) {
     it(`scenario ${scenario.name}: ${scenario.what}`, async () => {
       const result = await scenario.run(session);

@@ -53,7 +53,10 @@ export function loadCommand(): Command {
       // under way: after a rollout, connects to deleted pods' addresses sit in SYN-SENT until the
       // kernel gives up (~2 min), and the load pod would stay Running. Say what is open, and end.
       setTimeout(() => {
-        logger.warn({ activeResources: process.getActiveResourcesInfo() }, 'still running 2 s after the result; exiting');
+        logger.warn(
+          { activeResources: process.getActiveResourcesInfo() },
+          'still running 2 s after the result; exiting',
+        );
         process.exit(0);
       }, 2000).unref();
     } catch (error) {
