@@ -111,8 +111,10 @@ describe('skewless load (CLI)', () => {
     expect(result.totals.requests).toBeGreaterThanOrEqual(50);
   });
 
-  it('exits by itself after a skewless-mode run: nothing (the shared ADS stream included) keeps it alive', async () => {
+  it('ends after a skewless-mode run with its result and exit 0, as a load pod must to complete', async () => {
     // A pod whose load process never exits never completes, and the scenario waiting for it times out.
+    // (After a rollout grpc-js may still hold connects to deleted pods; the command ends 2 s after its
+    // result regardless — see load/README.md — so this checks the result and the clean exit.)
     const backends = await startZonedBackends(1);
     const { server, port } = await startControlPlane();
     server.sink.replaceAll([serviceEndpoints(backends)]);
