@@ -1,7 +1,7 @@
 /**
- * The scenarios that run on a cluster session today (issue #4): a smoke check that our client reaches
- * every pod in every zone, the real kube-proxy baseline pinning each connection to one pod, and a
- * rolling restart under load. Each returns a result in the shape issue #5 fixes for every scenario
+ * The scenarios that run on a cluster session today: a smoke check that our client reaches every pod
+ * in every zone, the real kube-proxy baseline pinning each connection to one pod, our client beside
+ * that baseline in the same run, zone locality, and a rolling restart under load. Each returns a result in the shape issue #5 fixes for every scenario
  * (scenario, driver, perPod, totals, metrics, assertions, …); a failed assertion names its threshold
  * and value.
  */
@@ -101,6 +101,96 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
           podsPerClient.every((n) => n === 1),
         ),
         assert('per-pod max/mean over all echo pods', '≥ 2', round(maxOverMean), maxOverMean >= 2),
+        assert('failed requests', '= 0', summary.totals.errors, summary.totals.errors === 0),
+      ]);
+    },
+  },
+  {
+    name: 'even-distribution',
+    what: 'our client beside the kube-proxy baseline, same shape (one channel per client, one client per zone), same run',
+    async run(session) {
+      const began = new Date();
+      const pods = await session.echoPods();
+      const controlPlane = await session.controlPlaneAddress();
+      const clusterIp = await session.echoClusterIp();
+      const zones = session.cluster.zones;
+      const shape = { rate: 100, durationS: 5, channels: 1 };
+      // Both sets of clients at once: the same pods, the same moment, the same load.
+      const results = await session.runLoadPods(
+        'even',
+        [
+          ...zones.map((zone) => ({ zone, args: loadArgs('skewless', ECHO_TARGET, { ...shape, controlPlane }) })),
+          ...zones.map((zone) => ({ zone, args: loadArgs('pick-first', clusterIp, shape) })),
+        ],
+        90_000,
+      );
+      const ours = summarize(
+        results.filter((r) => r.mode === 'skewless'),
+        pods,
+      );
+      const baseline = summarize(
+        results.filter((r) => r.mode === 'pick-first'),
+        pods,
+      );
+      const oursSkew = ours.metrics.maxOverMean ?? Number.POSITIVE_INFINITY;
+      const baselineSkew = baseline.metrics.maxOverMean ?? 0;
+      process.stderr.write(
+        `[e2e]   per-pod max/mean: skewless ${round(oursSkew)} vs kube-proxy ${round(baselineSkew)} (${round(baselineSkew / oursSkew)}× more even)\n`,
+      );
+      return result(
+        'even-distribution',
+        session,
+        began,
+        results,
+        ours,
+        [
+          assert('per-pod max/mean through our client', '≤ 1.10', round(oursSkew), oursSkew <= 1.1),
+          assert(
+            'per-pod max/mean of the kube-proxy baseline in the same run',
+            '≥ 2',
+            round(baselineSkew),
+            baselineSkew >= 2,
+          ),
+          assert(
+            'failed requests',
+            '= 0',
+            ours.totals.errors + baseline.totals.errors,
+            ours.totals.errors + baseline.totals.errors === 0,
+          ),
+        ],
+        {
+          baseline: { perPod: baseline.perPod, metrics: baseline.metrics, totals: baseline.totals },
+          skewRatio: round(baselineSkew / oursSkew),
+        },
+      );
+    },
+  },
+  {
+    name: 'zone-locality',
+    what: 'clients in every zone keep their calls in their own zone',
+    async run(session) {
+      const began = new Date();
+      const pods = await session.echoPods();
+      const controlPlane = await session.controlPlaneAddress();
+      const results = await session.runLoadPods(
+        'locality',
+        session.cluster.zones.map((zone) => ({
+          zone,
+          args: loadArgs('skewless', ECHO_TARGET, { controlPlane, rate: 150, durationS: 4, channels: 2 }),
+        })),
+        90_000,
+      );
+      const summary = summarize(results, pods);
+      const share = summary.metrics.sameZoneShare ?? 0;
+      const perClient = results.map((r) => round(r.metrics.sameZoneShare ?? 0));
+      return result('zone-locality', session, began, results, summary, [
+        assert('same-zone share over all clients', '≥ 0.95', round(share), share >= 0.95),
+        assert(
+          'lowest same-zone share of one client',
+          '≥ 0.95',
+          Math.min(...perClient),
+          Math.min(...perClient) >= 0.95,
+        ),
         assert('failed requests', '= 0', summary.totals.errors, summary.totals.errors === 0),
       ]);
     },
