@@ -1,7 +1,8 @@
 /**
  * The scenarios that run on a cluster session today: a smoke check that our client reaches every pod
  * in every zone, the real kube-proxy baseline pinning each connection to one pod, our client beside
- * that baseline in the same run, zone locality, and a rolling restart under load. Each returns a result in the shape issue #5 fixes for every scenario
+ * that baseline in the same run, zone locality, spillover from a zone down to 1 of 3 pods, and a
+ * rolling restart under load. Each returns a result in the shape issue #5 fixes for every scenario
  * (scenario, driver, perPod, totals, metrics, assertions, …); a failed assertion names its threshold
  * and value.
  */
@@ -193,6 +194,65 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
         ),
         assert('failed requests', '= 0', summary.totals.errors, summary.totals.errors === 0),
       ]);
+    },
+  },
+  {
+    name: 'zone-spillover',
+    what: 'zone-a down to 1 of 3 pods (node tainted, 2 pods deleted): its clients spill in proportion to the missing capacity',
+    async run(session) {
+      const began = new Date();
+      const all = await session.echoPods();
+      const zones = session.cluster.zones;
+      const [small] = zones;
+      const node = all.find((p) => p.zone === small)?.node ?? '';
+      await session.setScenarioTaint(node, true);
+      try {
+        // The ReplicaSet replaces them, but the taint and the zone spread constraint keep the
+        // replacements Pending: a real 1-of-3 zone, not a simulated one.
+        for (const pod of all.filter((p) => p.zone === small).slice(1)) await session.deletePod(pod.name);
+        await waitUntilAsync(async () => {
+          const ready = (await session.echoPods()).filter((p) => p.ready);
+          return ready.filter((p) => p.zone === small).length === 1 && ready.length === all.length - 2;
+        }, 60_000);
+        const pods = (await session.echoPods()).filter((p) => p.ready);
+        const controlPlane = await session.controlPlaneAddress();
+        const results = await session.runLoadPods(
+          'spill',
+          zones.map((zone) => ({
+            zone,
+            args: loadArgs('skewless', ECHO_TARGET, { controlPlane, rate: 150, durationS: 5, channels: 2 }),
+          })),
+          90_000,
+        );
+        const summary = summarize(results, pods);
+        // Envoy's zone-aware formula with equal client shares: a zone holding 1/7 of the endpoints
+        // for 1/3 of the clients keeps (1/7)/(1/3) = 42.9% local and spills the rest.
+        const expectedLocal = 1 / pods.length / (1 / zones.length);
+        const smallClient = results.find((r) => r.zone === small);
+        const local = smallClient?.metrics.sameZoneShare ?? 0;
+        const maxOverMean = summary.metrics.maxOverMean ?? Number.POSITIVE_INFINITY;
+        return result(
+          'zone-spillover',
+          session,
+          began,
+          results,
+          summary,
+          [
+            assert(
+              `${small} clients' local share`,
+              `${round(expectedLocal)} ± 0.05`,
+              round(local),
+              Math.abs(local - expectedLocal) <= 0.05,
+            ),
+            assert('per-pod max/mean over the ready pods', '≤ 1.3', round(maxOverMean), maxOverMean <= 1.3),
+            assert('failed requests', '= 0', summary.totals.errors, summary.totals.errors === 0),
+          ],
+          { readyPods: pods.length, expectedLocalShare: round(expectedLocal) },
+        );
+      } finally {
+        await session.setScenarioTaint(node, false);
+        await session.waitDeploymentReady('echo', 120_000);
+      }
     },
   },
   {
@@ -436,6 +496,14 @@ async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void>
   while (!check()) {
     if (performance.now() - began > timeoutMs) throw new Error(`condition not met after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function waitUntilAsync(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const began = performance.now();
+  while (!(await check())) {
+    if (performance.now() - began > timeoutMs) throw new Error(`condition not met after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

@@ -26,6 +26,7 @@ import { toolPath } from '@skewless/testbed';
 const run = promisify(execFile);
 export const NAMESPACE = 'skewless';
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const SCENARIO_TAINT = 'skewless.dev/scenario';
 
 export interface ClusterSessionOptions {
   readonly repoRoot: string;
@@ -64,6 +65,12 @@ export interface ClusterSession {
   echoPods(): Promise<EchoPod[]>;
   /** Starts load client pods, waits for all to finish, returns each one's result. */
   runLoadPods(name: string, specs: readonly LoadPodSpec[], timeoutMs: number): Promise<LoadResult[]>;
+  /**
+   * Adds (or removes) the NoSchedule taint `skewless.dev/scenario` on a node: new backend pods stay
+   * off it, while load pods (which tolerate it) still run there — what `kubectl cordon` cannot do.
+   */
+  setScenarioTaint(node: string, on: boolean): Promise<void>;
+  deletePod(name: string): Promise<void>;
   /** `kubectl rollout restart`: a new pod-template annotation, a real rolling update. */
   rolloutRestart(deployment: string): Promise<void>;
   waitDeploymentReady(deployment: string, timeoutMs: number): Promise<void>;
@@ -183,6 +190,17 @@ function sessionFor(cluster: StartedCluster, timings: Record<string, number>): C
       }
     },
 
+    async setScenarioTaint(node, on) {
+      const current = await core.readNode({ name: node });
+      const others = (current.spec?.taints ?? []).filter((t) => t.key !== SCENARIO_TAINT);
+      const taints = on ? [...others, { key: SCENARIO_TAINT, value: 'true', effect: 'NoSchedule' }] : others;
+      await core.patchNode({ name: node, body: { spec: { taints } } }, mergePatch);
+    },
+
+    async deletePod(name) {
+      await core.deleteNamespacedPod({ name, namespace: NAMESPACE });
+    },
+
     async rolloutRestart(deployment) {
       await apps.patchNamespacedDeployment(
         {
@@ -276,6 +294,7 @@ function loadPod(name: string, spec: LoadPodSpec): V1Pod {
       restartPolicy: 'Never',
       automountServiceAccountToken: false,
       nodeSelector: { 'topology.kubernetes.io/zone': spec.zone },
+      tolerations: [{ key: SCENARIO_TAINT, operator: 'Exists', effect: 'NoSchedule' }],
       terminationGracePeriodSeconds: 5,
       containers: [
         {
