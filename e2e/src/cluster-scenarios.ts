@@ -41,6 +41,8 @@ export interface ScenarioResult {
 export interface Scenario {
   readonly name: string;
   readonly what: string;
+  /** Part of the quick subset `make test` runs (the long ones run in `make e2e` only). */
+  readonly quick: boolean;
   run(session: ClusterSession): Promise<ScenarioResult>;
 }
 
@@ -50,6 +52,7 @@ const ECHO_TARGET = 'skewless:///skewless/echo:grpc';
 export const CLUSTER_SCENARIOS: readonly Scenario[] = [
   {
     name: 'smoke',
+    quick: true,
     what: 'our client in every zone reaches every echo pod in every zone, with no errors',
     async run(session) {
       const began = new Date();
@@ -78,6 +81,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'kube-proxy-baseline',
+    quick: true,
     what: "grpc-js's default client through the echo ClusterIP: kube-proxy pins each connection to one pod",
     async run(session) {
       const began = new Date();
@@ -108,6 +112,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'even-distribution',
+    quick: true,
     what: 'our client beside the kube-proxy baseline, same shape (one channel per client, one client per zone), same run',
     async run(session) {
       const began = new Date();
@@ -168,6 +173,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'zone-locality',
+    quick: true,
     what: 'clients in every zone keep their calls in their own zone',
     async run(session) {
       const began = new Date();
@@ -198,6 +204,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'zone-spillover',
+    quick: true,
     what: 'zone-a down to 1 of 3 pods (node tainted, 2 pods deleted): its clients spill in proportion to the missing capacity',
     async run(session) {
       const began = new Date();
@@ -256,7 +263,72 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    name: 'control-plane-outage',
+    quick: false,
+    what: 'the control plane scaled to 0 for 30 s under load: no failed call, endpoints kept, clients reconnect when it returns',
+    async run(session) {
+      const began = new Date();
+      const pods = await session.echoPods();
+      const controlPlane = await session.controlPlaneAddress();
+      const durationS = 50;
+      const load = session.runLoadPods(
+        'outage',
+        session.cluster.zones.map((zone) => ({
+          zone,
+          args: loadArgs('skewless', ECHO_TARGET, { controlPlane, rate: 100, durationS, channels: 2 }),
+        })),
+        (durationS + 90) * 1000,
+      );
+      await new Promise((r) => setTimeout(r, 6000));
+      const outageBegan = performance.now();
+      await session.scaleDeployment('skewless-control-plane', 0);
+      await waitUntilAsync(async () => (await session.podsOf('app=skewless-control-plane')) === 0, 60_000);
+      const goneAfterS = (performance.now() - outageBegan) / 1000;
+      await new Promise((r) => setTimeout(r, 30_000));
+      await session.scaleDeployment('skewless-control-plane', 1);
+      await session.waitDeploymentReady('skewless-control-plane', 120_000);
+      const outageS = (performance.now() - outageBegan) / 1000;
+      const results = await load;
+      const summary = summarize(results, pods);
+      // Each client's busiest second and quietest second of answered calls, over the whole run.
+      const answeredPerSecond = results.flatMap((r) =>
+        r.timeline.map((p) => Object.values(p.perPod).reduce((a, b) => a + b, 0)),
+      );
+      const reconnected = results.map((r) => r.controlPlane?.streamsStarted ?? 0);
+      return result(
+        'control-plane-outage',
+        session,
+        began,
+        results,
+        summary,
+        [
+          assert('failed requests through the outage', '= 0', summary.totals.errors, summary.totals.errors === 0),
+          assert(
+            'fewest calls answered in any second by one client',
+            '≥ 90 (rate 100)',
+            Math.min(...answeredPerSecond),
+            Math.min(...answeredPerSecond) >= 90,
+          ),
+          assert(
+            'ADS streams started per client (reconnected after the outage)',
+            '≥ 2 for every client',
+            reconnected.join(','),
+            reconnected.every((n) => n >= 2),
+          ),
+          assert(
+            'clients connected to the control plane at the end',
+            `= ${results.length}`,
+            results.filter((r) => r.controlPlane?.connected).length,
+            results.every((r) => r.controlPlane?.connected),
+          ),
+        ],
+        { outageS: round(outageS), controlPlaneGoneAfterS: round(goneAfterS) },
+      );
+    },
+  },
+  {
     name: 'rolling-restart',
+    quick: true,
     what: 'kubectl rollout restart of echo under load: serving/terminating EndpointSlices, pushes, zero failed requests',
     async run(session) {
       const began = new Date();

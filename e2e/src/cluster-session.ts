@@ -71,6 +71,9 @@ export interface ClusterSession {
    */
   setScenarioTaint(node: string, on: boolean): Promise<void>;
   deletePod(name: string): Promise<void>;
+  scaleDeployment(deployment: string, replicas: number): Promise<void>;
+  /** Pods (not yet deleted) matching a label selector in the namespace. */
+  podsOf(labelSelector: string): Promise<number>;
   /** `kubectl rollout restart`: a new pod-template annotation, a real rolling update. */
   rolloutRestart(deployment: string): Promise<void>;
   waitDeploymentReady(deployment: string, timeoutMs: number): Promise<void>;
@@ -195,6 +198,18 @@ function sessionFor(cluster: StartedCluster, timings: Record<string, number>): C
       const others = (current.spec?.taints ?? []).filter((t) => t.key !== SCENARIO_TAINT);
       const taints = on ? [...others, { key: SCENARIO_TAINT, value: 'true', effect: 'NoSchedule' }] : others;
       await core.patchNode({ name: node, body: { spec: { taints } } }, mergePatch);
+    },
+
+    async scaleDeployment(deployment, replicas) {
+      await apps.patchNamespacedDeploymentScale(
+        { name: deployment, namespace: NAMESPACE, body: { spec: { replicas } } },
+        mergePatch,
+      );
+    },
+
+    async podsOf(labelSelector) {
+      const pods = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector });
+      return pods.items.length;
     },
 
     async deletePod(name) {
