@@ -10,6 +10,7 @@ CONTROL_PLANE_HEAP_MB := 128
 .DEFAULT_GOAL := help
 .PHONY: help tools deps-node test test-control-plane test-client lint typecheck check-imports \
 	bench-control-plane bench-client bench-cluster e2e cluster-up cluster-down gen-protos format clean
+.PHONY: report
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -50,6 +51,9 @@ bench-client: deps-node ## Per-pick cost of every strategy; throughput vs grpc-j
 e2e: deps-node ## The main job: boot the local cluster, deploy, run the scenarios, write results/, tear down.
 	@$(TOOLS) cluster
 	node cli/src/main.ts e2e $(if $(SCENARIO),--scenario $(SCENARIO))
+
+report: deps-node ## Render results/report.html from results/*.json (a static page with charts).
+	node e2e/src/report/main.ts --results results --out results/report.html
 
 cluster-up: deps-node ## Boot a local cluster and keep it running (prints the KUBECONFIG to export).
 	@$(TOOLS) cluster
