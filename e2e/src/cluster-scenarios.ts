@@ -34,7 +34,8 @@ export interface ScenarioResult {
   readonly totals: { requests: number; errors: number; byCode: Record<string, number> };
   readonly metrics: Record<string, number | null>;
   readonly assertions: Assertion[];
-  readonly timeline: { t: number; requests: number; errors: number }[];
+  /** perPod: successful calls by answering pod in that second. */
+  readonly timeline: { t: number; requests: number; errors: number; perPod?: Record<string, number> }[];
   readonly details?: unknown;
 }
 
@@ -345,8 +346,10 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
         (durationS + 90) * 1000,
       );
       // Let the clients connect and reach steady state before the rollout starts.
-      await new Promise((r) => setTimeout(r, 6000));
+      await session.waitPodsRunning('app=load', session.cluster.zones.length, 60_000);
+      await new Promise((r) => setTimeout(r, 5000));
       const rolloutBegan = performance.now();
+      const rolloutBeganAt = Date.now();
       await session.rolloutRestart('echo');
       await session.waitDeploymentReady('echo', 120_000);
       const rolloutS = (performance.now() - rolloutBegan) / 1000;
@@ -399,7 +402,14 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
             pushes >= before.length,
           ),
         ],
-        { rolloutS: round(rolloutS), endpointSliceEvents: watch.events.length, transitions },
+        {
+          rolloutS: round(rolloutS),
+          // On the timeline's clock (seconds from the load clients' measured start), for the report.
+          rolloutStartS: round((rolloutBeganAt - loadStartMs(results)) / 1000),
+          rolloutEndS: round((rolloutBeganAt - loadStartMs(results)) / 1000 + rolloutS),
+          endpointSliceEvents: watch.events.length,
+          transitions,
+        },
       );
     },
   },
@@ -443,7 +453,7 @@ export function summarize(results: readonly LoadResult[], pods: readonly EchoPod
   let errors = 0;
   let sameZone = 0;
   let zoned = 0;
-  const timeline = new Map<number, { t: number; requests: number; errors: number }>();
+  const timeline = new Map<number, { t: number; requests: number; errors: number; perPod: Record<string, number> }>();
   for (const r of results) {
     requests += r.totals.requests;
     errors += r.totals.errors;
@@ -471,9 +481,10 @@ export function summarize(results: readonly LoadResult[], pods: readonly EchoPod
       }
     }
     for (const point of r.timeline) {
-      const entry = timeline.get(point.t) ?? { t: point.t, requests: 0, errors: 0 };
+      const entry = timeline.get(point.t) ?? { t: point.t, requests: 0, errors: 0, perPod: {} };
       entry.requests += point.requests;
       entry.errors += point.errors;
+      for (const [pod, n] of Object.entries(point.perPod)) entry.perPod[pod] = (entry.perPod[pod] ?? 0) + n;
       timeline.set(point.t, entry);
     }
   }
@@ -569,6 +580,11 @@ async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void>
     if (performance.now() - began > timeoutMs) throw new Error(`condition not met after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** When the first load client's measured run started (its timeline's second 0). */
+function loadStartMs(results: readonly LoadResult[]): number {
+  return Math.min(...results.map((r) => Date.parse(r.startedAt)));
 }
 
 async function waitUntilAsync(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {

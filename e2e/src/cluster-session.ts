@@ -74,6 +74,8 @@ export interface ClusterSession {
   scaleDeployment(deployment: string, replicas: number): Promise<void>;
   /** Pods (not yet deleted) matching a label selector in the namespace. */
   podsOf(labelSelector: string): Promise<number>;
+  /** Waits until `n` pods matching the selector are Running (e.g. load clients under way). */
+  waitPodsRunning(labelSelector: string, n: number, timeoutMs: number): Promise<void>;
   /** `kubectl rollout restart`: a new pod-template annotation, a real rolling update. */
   rolloutRestart(deployment: string): Promise<void>;
   waitDeploymentReady(deployment: string, timeoutMs: number): Promise<void>;
@@ -210,6 +212,17 @@ function sessionFor(cluster: StartedCluster, timings: Record<string, number>): C
     async podsOf(labelSelector) {
       const pods = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector });
       return pods.items.length;
+    },
+
+    async waitPodsRunning(labelSelector, n, timeoutMs) {
+      const began = performance.now();
+      for (;;) {
+        const pods = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector });
+        if (pods.items.filter((pod) => pod.status?.phase === 'Running').length >= n) return;
+        if (performance.now() - began > timeoutMs)
+          throw new Error(`fewer than ${n} pods ${labelSelector} Running after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
     },
 
     async deletePod(name) {

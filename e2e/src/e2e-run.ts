@@ -10,9 +10,10 @@ import path from 'node:path';
 import { localClusterDriver } from '@skewless/testbed';
 import { CLUSTER_SCENARIOS, type ScenarioResult } from './cluster-scenarios.ts';
 import { type ClusterSession, openClusterSession } from './cluster-session.ts';
+import { renderReport } from './report/render-report.ts';
 
 export const NOT_YET = [
-  '#5 declarative scenario files and the rest of the suite (scale-up, slow-pod, envoy-ingress), k6 load and the HTML report',
+  '#5 declarative scenario files and the rest of the suite (scale-up, slow-pod, envoy-ingress) and k6 load',
   '#6 kind, k3s and existing-cluster drivers, images, nightly pipeline',
 ];
 
@@ -112,6 +113,9 @@ export async function runE2e(options: E2eOptions): Promise<number> {
     notYet: NOT_YET,
   };
   writeFileSync(path.join(resultsDir, 'e2e.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  const report = renderReport({ resultsDir, outFile: path.join(resultsDir, 'report.html') });
+  for (const problem of report.problems) process.stderr.write(`[e2e] report: ${problem}\n`);
+  process.stdout.write(`e2e: report with ${report.charts.length} charts — results/report.html\n`);
   const ok = outcomes.filter((o) => o.passed).length;
   process.stdout.write(`e2e: ${ok}/${selected.length} scenarios passed in ${summary.durationS} s — results/e2e.json\n`);
   process.off('SIGINT', onSignal);
