@@ -34,6 +34,8 @@ describe('grpc-js baselines', () => {
         target: echo.ipv4Target,
         rate: 200,
         durationS: 1,
+        // Where calls go, not how fast: a starved CI machine must not turn them into deadline errors.
+        deadlineMs: 30_000,
         expectedPods: echo.pods,
       }),
       { logger: silent },
@@ -49,7 +51,7 @@ describe('grpc-js baselines', () => {
 
   it('counts only the pods that answered unless told which to expect', async () => {
     const result = await runLoad(
-      loadConfig({ mode: 'pick-first', target: echo.ipv4Target, rate: 100, durationS: 0.5 }),
+      loadConfig({ mode: 'pick-first', target: echo.ipv4Target, rate: 100, durationS: 0.5, deadlineMs: 30_000 }),
       { logger: silent },
     );
     expect(result.perPod).toHaveLength(1);
@@ -59,7 +61,14 @@ describe('grpc-js baselines', () => {
 
   it('round-robin over an ipv4: list spreads calls evenly', async () => {
     const result = await runLoad(
-      loadConfig({ mode: 'round-robin', target: echo.ipv4Target, rate: 300, durationS: 2, zone: 'a' }),
+      loadConfig({
+        mode: 'round-robin',
+        target: echo.ipv4Target,
+        rate: 300,
+        durationS: 2,
+        zone: 'a',
+        deadlineMs: 30_000,
+      }),
       { logger: silent },
     );
     expect(result.totals.requests).toBe(600);
@@ -78,7 +87,14 @@ describe('grpc-js baselines', () => {
     const relay = await startConnectionCounter(echo.servers[0] as EchoPods['servers'][number]);
     try {
       const result = await runLoad(
-        loadConfig({ mode: 'pick-first', target: relay.address, channels: 4, rate: 100, durationS: 0.5 }),
+        loadConfig({
+          mode: 'pick-first',
+          target: relay.address,
+          channels: 4,
+          rate: 100,
+          durationS: 0.5,
+          deadlineMs: 30_000,
+        }),
         { logger: silent },
       );
       expect(result.totals.byCode).toEqual({ OK: 50 });
@@ -113,6 +129,9 @@ describe('skewless mode', () => {
         channels: 2,
         rate: 300,
         durationS: 2,
+        // This checks where calls go, not how fast: on a CI machine also booting a cluster, calls
+        // queued behind a starved event loop must not fail on the default 2 s deadline.
+        deadlineMs: 30_000,
         // No warm-up: waiting for READY must not skew the first second (see wait-ready.ts).
       }),
       { logger: silent },
