@@ -205,9 +205,10 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'zone-spillover',
-    // Once, inside make test's suite on a clean clone, zone-a clients kept 68% local (1.87 max/mean)
-    // instead of ~43%; not reproduced alone or in make e2e (39–41%). Until that is understood it runs
-    // in make e2e only.
+    // Twice zone-a clients kept more local than equal client shares give (68% once in make test's
+    // suite, 48% once alone) where other runs measured 39–43%. The result now records the client
+    // shares the client used, and the expectation follows them; until an outlier is explained with
+    // that data, this runs in make e2e only.
     quick: false,
     what: 'zone-a down to 1 of 3 pods (node tainted, 2 pods deleted): its clients spill in proportion to the missing capacity',
     async run(session) {
@@ -241,10 +242,15 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
           90_000,
         );
         const summary = summarize(results, pods);
-        // Envoy's zone-aware formula with equal client shares: a zone holding 1/7 of the endpoints
-        // for 1/3 of the clients keeps (1/7)/(1/3) = 42.9% local and spills the rest.
-        const expectedLocal = 1 / pods.length / (1 / zones.length);
+        // Envoy's zone-aware formula: local% = upstream share / client share. The client shares are
+        // the fleet's, published by the control plane (and by design refreshed at most every 30–60 s
+        // without an endpoint change), so take the ones this client used rather than assume 1/3.
         const smallClient = results.find((r) => r.zone === small);
+        const shares = smallClient?.zoneRouting?.clientShares ?? {};
+        const shareTotal = Object.values(shares).reduce((a, b) => a + b, 0);
+        const clientShare = shareTotal > 0 ? (shares[small ?? ''] ?? 0) / shareTotal : 1 / zones.length;
+        const upstreamShare = pods.filter((p) => p.zone === small).length / pods.length;
+        const expectedLocal = Math.min(1, upstreamShare / clientShare);
         const local = smallClient?.metrics.sameZoneShare ?? 0;
         const maxOverMean = summary.metrics.maxOverMean ?? Number.POSITIVE_INFINITY;
         return result(
@@ -255,7 +261,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
           summary,
           [
             assert(
-              `${small} clients' local share`,
+              `${small} clients' local share (Envoy's formula with their client shares ${JSON.stringify(shares)})`,
               `${round(expectedLocal)} ± 0.05`,
               round(local),
               Math.abs(local - expectedLocal) <= 0.05,
@@ -263,7 +269,13 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
             assert('per-pod max/mean over the ready pods', '≤ 1.3', round(maxOverMean), maxOverMean <= 1.3),
             assert('failed requests', '= 0', summary.totals.errors, summary.totals.errors === 0),
           ],
-          { readyPods: pods.length, expectedLocalShare: round(expectedLocal) },
+          {
+            readyPods: pods.length,
+            expectedLocalShare: round(expectedLocal),
+            clientShares: shares,
+            clientSharesSource: smallClient?.zoneRouting?.clientSharesSource ?? null,
+            clientLocalShare: smallClient?.zoneRouting?.localShare ?? null,
+          },
         );
       } finally {
         await session.setScenarioTaint(node, false);

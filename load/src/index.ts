@@ -24,6 +24,7 @@ export {
   type LoadResult,
   type PodSummary,
   type TimelinePoint,
+  type ZoneRoutingSummary,
 } from './load-result.ts';
 export { OpenLoopSchedule, type OpenLoopScheduleOptions, type ScheduledRequest } from './open-loop-schedule.ts';
 export { type RunLoadOptions, runLoad } from './run-load.ts';

@@ -94,4 +94,17 @@ export interface LoadResult {
   readonly metrics: LoadMetrics;
   /** Skewless mode only. */
   readonly controlPlane?: ControlPlaneSummary;
+  /** Skewless mode only: the zone routing the client used at the end of the run, and its inputs. */
+  readonly zoneRouting?: ZoneRoutingSummary;
+}
+
+export interface ZoneRoutingSummary {
+  readonly localZone: string | null;
+  /** `none`, `local-direct` or `local-residual` (Envoy's zone-aware routing modes). */
+  readonly mode: string;
+  /** Share of calls kept in the local zone (0–1) in `local-residual` mode, else null. */
+  readonly localShare: number | null;
+  /** The calling fleet's relative size per zone, and where it came from (control-plane, config, equal). */
+  readonly clientShares: Readonly<Record<string, number>>;
+  readonly clientSharesSource: string;
 }

@@ -6,12 +6,19 @@
  * calls end by their deadline. A stop signal ends the schedule early and still returns a result.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { BalancerSnapshot } from '@skewless/client';
 import { createLogger, type EchoClient, type Logger } from '@skewless/shared';
 import { createEchoClients } from './load-channels.ts';
 import type { LoadConfig } from './load-config.ts';
 import { sameZoneShare } from './load-metrics.ts';
 import type { LoadRecorder } from './load-recorder.ts';
-import { CLIENT_OVERLOADED, type ControlPlaneSummary, type LoadResult, type TimelinePoint } from './load-result.ts';
+import {
+  CLIENT_OVERLOADED,
+  type ControlPlaneSummary,
+  type LoadResult,
+  type TimelinePoint,
+  type ZoneRoutingSummary,
+} from './load-result.ts';
 import { OpenLoopSchedule, type ScheduledRequest } from './open-loop-schedule.ts';
 import { waitChannelsReady } from './wait-ready.ts';
 
@@ -58,6 +65,7 @@ export async function runLoad(config: LoadConfig, options: RunLoadOptions = {}):
     const zone = config.zone ?? snapshot?.balancers.find((b) => b.localZone)?.localZone ?? null;
     const perZone = run.recorder.perZone();
     const controlPlane = snapshot?.controlPlanes.find((c) => c.address === config.controlPlane);
+    const balancer = snapshot?.balancers[0];
     return {
       mode: config.mode,
       target: config.target,
@@ -81,6 +89,7 @@ export async function runLoad(config: LoadConfig, options: RunLoadOptions = {}):
         sameZoneShare: sameZoneShare(perZone, zone ?? undefined),
       },
       ...(controlPlane ? { controlPlane: controlPlaneSummary(controlPlane) } : {}),
+      ...(balancer ? { zoneRouting: zoneRoutingSummary(balancer) } : {}),
     };
   } finally {
     for (const client of clients) client.close();
@@ -249,4 +258,15 @@ function controlPlaneSummary(status: ControlPlaneSummary): ControlPlaneSummary {
 
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
+}
+
+function zoneRoutingSummary(balancer: BalancerSnapshot): ZoneRoutingSummary {
+  const routing = balancer.zoneRouting;
+  return {
+    localZone: balancer.localZone ?? null,
+    mode: routing.mode,
+    localShare: routing.mode === 'local-residual' ? routing.localPercentToRoute / 10_000 : null,
+    clientShares: Object.fromEntries(Object.entries(balancer.clientShares.shares)),
+    clientSharesSource: balancer.clientShares.source,
+  };
 }
