@@ -46,12 +46,7 @@ export function sweepLeftovers(parent: string, prefix: string, logger: Logger): 
     const record = readRecord(dir);
     // Another live run (a parallel test file) owns it; a dir without a record is mid-creation.
     if (record === undefined || isAlive(record.ownerPid)) continue;
-    for (const group of record.groups) {
-      if (runs(group.pid, group.exe)) {
-        logger.warn({ pid: group.pid, exe: group.exe, dir }, 'stopping a process group left by a crashed run');
-        signalGroup(group.pid, 'SIGKILL');
-      }
-    }
+    killRecordedGroups(record.groups, logger, { dir });
     rmSync(dir, { recursive: true, force: true });
     logger.info({ dir }, 'removed a temp dir left by a crashed run');
   }
@@ -65,7 +60,21 @@ function readRecord(dir: string): RunRecord | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** SIGKILLs each recorded group whose leader still runs the binary recorded for it. */
+export function killRecordedGroups(
+  groups: readonly { pid: number; exe: string }[],
+  logger: Logger,
+  context: Record<string, unknown> = {},
+): void {
+  for (const group of groups) {
+    if (runs(group.pid, group.exe)) {
+      logger.warn({ ...context, pid: group.pid, exe: group.exe }, 'stopping a process group left by a crashed run');
+      signalGroup(group.pid, 'SIGKILL');
+    }
+  }
+}
+
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -5,11 +5,10 @@
  * still inside them: only ours can be there) and the dir itself. Namespaces named like ours whose run
  * dir is gone are removed too. Live runs — a parallel test file — are left alone.
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@skewless/shared';
-import { sweepLeftovers } from '../apiserver/leftovers.ts';
-import { signalGroup } from '../apiserver/process-group.ts';
+import { isAlive, killRecordedGroups, sweepLeftovers } from '../apiserver/leftovers.ts';
 import { destroyNetns, listNetns, NETNS_PREFIX } from './netns.ts';
 
 export const CLUSTER_DIR_PREFIX = 'local-';
@@ -75,34 +74,11 @@ export async function destroyCluster(
   record: ClusterRecord | undefined,
   logger: Logger,
 ): Promise<void> {
-  for (const group of record?.groups ?? []) {
-    if (runs(group.pid, group.exe)) {
-      logger.warn({ pid: group.pid, exe: group.exe }, 'stopping a process group left by a previous run');
-      signalGroup(group.pid, 'SIGKILL');
-    }
-  }
+  killRecordedGroups(record?.groups ?? [], logger, { runId });
   // etcd and kube-apiserver keep their own record in the API server's dir inside ours.
   sweepLeftovers(dir, 'skewless-apiserver-', logger);
   for (const netns of await listNetns(`${NETNS_PREFIX}${runId}-`).catch(() => [])) await destroyNetns(netns);
   if (record?.socket) rmSync(record.socket, { force: true });
   rmSync(dir, { recursive: true, force: true });
   logger.info({ runId }, 'removed a local cluster left by a previous run');
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Guards against PID reuse: only a process still running the recorded binary is ours. */
-function runs(pid: number, exe: string): boolean {
-  try {
-    return readlinkSync(`/proc/${pid}/exe`).startsWith(exe);
-  } catch {
-    return false;
-  }
 }
