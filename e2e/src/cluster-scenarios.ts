@@ -60,22 +60,19 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
       const pods = await session.echoPods();
       const zones = session.cluster.zones;
       const controlPlane = await session.controlPlaneAddress();
-      const results = await session.runLoadPods(
+      const results = await onePerZone(
+        session,
         'smoke',
-        zones.map((zone) => ({
-          zone,
-          args: loadArgs('skewless', ECHO_TARGET, { controlPlane, rate: 150, durationS: 4, channels: 2 }),
-        })),
-        90_000,
+        loadArgs('skewless', ECHO_TARGET, { controlPlane, rate: 150, durationS: 4, channels: 2 }),
       );
       // Each client keeps to its own zone's pods (zone affinity), so one client per zone covers all.
       const summary = summarize(results, pods);
       const reached = summary.perPod.filter((p) => p.requests > 0).length;
       const zonesReached = new Set(summary.perPod.filter((p) => p.requests > 0).map((p) => p.zone)).size;
-      return result('smoke', session, began, results, summary, [
+      return result('smoke', session, began, summary, [
         assert('every echo pod answered', `= ${pods.length}`, reached, reached === pods.length),
         assert('every zone answered', `= ${zones.length}`, zonesReached, zonesReached === zones.length),
-        assert('failed requests', '= 0', summary.totals.errors, summary.totals.errors === 0),
+        noFailedRequests(summary.totals.errors),
         assert('requests made', '> 0', summary.totals.requests, summary.totals.requests > 0),
       ]);
     },
@@ -88,18 +85,15 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
       const began = new Date();
       const pods = await session.echoPods();
       const target = await session.echoClusterIp();
-      const results = await session.runLoadPods(
+      const results = await onePerZone(
+        session,
         'baseline',
-        session.cluster.zones.map((zone) => ({
-          zone,
-          args: loadArgs('pick-first', target, { rate: 100, durationS: 4, channels: 1 }),
-        })),
-        90_000,
+        loadArgs('pick-first', target, { rate: 100, durationS: 4, channels: 1 }),
       );
       const summary = summarize(results, pods);
       const podsPerClient = results.map((r) => r.perPod.filter((p) => p.requests > 0).length);
       const maxOverMean = summary.metrics.maxOverMean ?? 0;
-      return result('kube-proxy-baseline', session, began, results, summary, [
+      return result('kube-proxy-baseline', session, began, summary, [
         assert(
           'pods reached per client (one connection each)',
           '= 1 for every client',
@@ -107,7 +101,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
           podsPerClient.every((n) => n === 1),
         ),
         assert('per-pod max/mean over all echo pods', '≥ 2', round(maxOverMean), maxOverMean >= 2),
-        assert('failed requests', '= 0', summary.totals.errors, summary.totals.errors === 0),
+        noFailedRequests(summary.totals.errors),
       ]);
     },
   },
@@ -148,7 +142,6 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
         'even-distribution',
         session,
         began,
-        results,
         ours,
         [
           assert('per-pod max/mean through our client', '≤ 1.10', round(oursSkew), oursSkew <= 1.1),
@@ -158,12 +151,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
             round(baselineSkew),
             baselineSkew >= 2,
           ),
-          assert(
-            'failed requests',
-            '= 0',
-            ours.totals.errors + baseline.totals.errors,
-            ours.totals.errors + baseline.totals.errors === 0,
-          ),
+          noFailedRequests(ours.totals.errors + baseline.totals.errors),
         ],
         {
           baseline: { perPod: baseline.perPod, metrics: baseline.metrics, totals: baseline.totals },
@@ -180,18 +168,15 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
       const began = new Date();
       const pods = await session.echoPods();
       const controlPlane = await session.controlPlaneAddress();
-      const results = await session.runLoadPods(
+      const results = await onePerZone(
+        session,
         'locality',
-        session.cluster.zones.map((zone) => ({
-          zone,
-          args: loadArgs('skewless', ECHO_TARGET, { controlPlane, rate: 150, durationS: 4, channels: 2 }),
-        })),
-        90_000,
+        loadArgs('skewless', ECHO_TARGET, { controlPlane, rate: 150, durationS: 4, channels: 2 }),
       );
       const summary = summarize(results, pods);
       const share = summary.metrics.sameZoneShare ?? 0;
       const perClient = results.map((r) => round(r.metrics.sameZoneShare ?? 0));
-      return result('zone-locality', session, began, results, summary, [
+      return result('zone-locality', session, began, summary, [
         assert('same-zone share over all clients', '≥ 0.95', round(share), share >= 0.95),
         assert(
           'lowest same-zone share of one client',
@@ -199,7 +184,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
           Math.min(...perClient),
           Math.min(...perClient) >= 0.95,
         ),
-        assert('failed requests', '= 0', summary.totals.errors, summary.totals.errors === 0),
+        noFailedRequests(summary.totals.errors),
       ]);
     },
   },
@@ -222,24 +207,17 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
         // The ReplicaSet replaces them, but the taint and the zone spread constraint keep the
         // replacements Pending: a real 1-of-3 zone, not a simulated one.
         for (const pod of all.filter((p) => p.zone === small).slice(1)) await session.deletePod(pod.name);
-        await waitUntilAsync(async () => {
+        await waitUntil(async () => {
           const ready = (await session.echoPods()).filter((p) => p.ready);
           return ready.filter((p) => p.zone === small).length === 1 && ready.length === all.length - 2;
         }, 60_000);
         const pods = (await session.echoPods()).filter((p) => p.ready);
         const controlPlane = await session.controlPlaneAddress();
-        const results = await session.runLoadPods(
+        // Two uncounted seconds first: the formula holds once every connection is READY.
+        const results = await onePerZone(
+          session,
           'spill',
-          zones.map((zone) => ({
-            zone,
-            // Two uncounted seconds first: the formula holds once every connection is READY.
-            args: [
-              ...loadArgs('skewless', ECHO_TARGET, { controlPlane, rate: 150, durationS: 5, channels: 2 }),
-              '--warmup-s',
-              '2',
-            ],
-          })),
-          90_000,
+          loadArgs('skewless', ECHO_TARGET, { controlPlane, rate: 150, durationS: 5, channels: 2, warmupS: 2 }),
         );
         const summary = summarize(results, pods);
         // Envoy's zone-aware formula: local% = upstream share / client share. The client shares are
@@ -257,7 +235,6 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
           'zone-spillover',
           session,
           began,
-          results,
           summary,
           [
             assert(
@@ -267,7 +244,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
               Math.abs(local - expectedLocal) <= 0.05,
             ),
             assert('per-pod max/mean over the ready pods', '≤ 1.3', round(maxOverMean), maxOverMean <= 1.3),
-            assert('failed requests', '= 0', summary.totals.errors, summary.totals.errors === 0),
+            noFailedRequests(summary.totals.errors),
           ],
           {
             readyPods: pods.length,
@@ -292,18 +269,16 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
       const pods = await session.echoPods();
       const controlPlane = await session.controlPlaneAddress();
       const durationS = 50;
-      const load = session.runLoadPods(
+      const load = onePerZone(
+        session,
         'outage',
-        session.cluster.zones.map((zone) => ({
-          zone,
-          args: loadArgs('skewless', ECHO_TARGET, { controlPlane, rate: 100, durationS, channels: 2 }),
-        })),
+        loadArgs('skewless', ECHO_TARGET, { controlPlane, rate: 100, durationS, channels: 2 }),
         (durationS + 90) * 1000,
       );
       await new Promise((r) => setTimeout(r, 6000));
       const outageBegan = performance.now();
       await session.scaleDeployment('skewless-control-plane', 0);
-      await waitUntilAsync(async () => (await session.podsOf('app=skewless-control-plane')) === 0, 60_000);
+      await waitUntil(async () => (await session.podsOf('app=skewless-control-plane')) === 0, 60_000);
       const goneAfterS = (performance.now() - outageBegan) / 1000;
       await new Promise((r) => setTimeout(r, 30_000));
       await session.scaleDeployment('skewless-control-plane', 1);
@@ -320,10 +295,9 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
         'control-plane-outage',
         session,
         began,
-        results,
         summary,
         [
-          assert('failed requests through the outage', '= 0', summary.totals.errors, summary.totals.errors === 0),
+          noFailedRequests(summary.totals.errors, 'failed requests through the outage'),
           assert(
             'fewest calls answered in any second by one client',
             '≥ 90 (rate 100)',
@@ -357,12 +331,10 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
       const controlPlane = await session.controlPlaneAddress();
       const watch = await session.watchEndpointSlices('echo');
       const durationS = 50;
-      const load = session.runLoadPods(
+      const load = onePerZone(
+        session,
         'rollout',
-        session.cluster.zones.map((zone) => ({
-          zone,
-          args: loadArgs('skewless', ECHO_TARGET, { controlPlane, rate: 100, durationS, channels: 2 }),
-        })),
+        loadArgs('skewless', ECHO_TARGET, { controlPlane, rate: 100, durationS, channels: 2 }),
         (durationS + 90) * 1000,
       );
       // Let the clients connect and reach steady state before the rollout starts.
@@ -387,15 +359,9 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
         'rolling-restart',
         session,
         began,
-        results,
         summary,
         [
-          assert(
-            'failed requests through our client during the rollout',
-            '= 0',
-            summary.totals.errors,
-            summary.totals.errors === 0,
-          ),
+          noFailedRequests(summary.totals.errors, 'failed requests through our client during the rollout'),
           assert(
             'old endpoints seen terminating while still serving',
             `= ${before.length}`,
@@ -530,7 +496,6 @@ function result(
   scenario: string,
   session: ClusterSession,
   began: Date,
-  _results: readonly LoadResult[],
   summary: Summary,
   assertions: Assertion[],
   details?: unknown,
@@ -560,7 +525,7 @@ export function assert(name: string, threshold: string, value: number | string, 
 function loadArgs(
   mode: 'skewless' | 'pick-first' | 'round-robin',
   target: string,
-  options: { controlPlane?: string; rate: number; durationS: number; channels: number },
+  options: { controlPlane?: string; rate: number; durationS: number; channels: number; warmupS?: number },
 ): string[] {
   return [
     '--mode',
@@ -574,7 +539,21 @@ function loadArgs(
     String(options.durationS),
     '--channels',
     String(options.channels),
+    ...(options.warmupS ? ['--warmup-s', String(options.warmupS)] : []),
   ];
+}
+
+/** One load client pod per zone, all with the same arguments; resolves with their results. */
+function onePerZone(session: ClusterSession, name: string, args: string[], timeoutMs = 90_000): Promise<LoadResult[]> {
+  return session.runLoadPods(
+    name,
+    session.cluster.zones.map((zone) => ({ zone, args })),
+    timeoutMs,
+  );
+}
+
+function noFailedRequests(errors: number, name = 'failed requests'): Assertion {
+  return assert(name, '= 0', errors, errors === 0);
 }
 
 function lastEndpoints(events: readonly EndpointSliceEvent[]): EndpointSliceEvent['endpoints'] {
@@ -594,24 +573,16 @@ function endpointTransitions(events: readonly EndpointSliceEvent[], oldPods: Rea
   return { terminatingServing: servingWhileTerminating.size, terminatingNotServing: notServingWhileTerminating.size };
 }
 
-async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void> {
-  const began = performance.now();
-  while (!check()) {
-    if (performance.now() - began > timeoutMs) throw new Error(`condition not met after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** When the first load client's measured run started (its timeline's second 0). */
 function loadStartMs(results: readonly LoadResult[]): number {
   return Math.min(...results.map((r) => Date.parse(r.startedAt)));
 }
 
-async function waitUntilAsync(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const began = performance.now();
   while (!(await check())) {
     if (performance.now() - began > timeoutMs) throw new Error(`condition not met after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
