@@ -1,5 +1,5 @@
 /** Live balancers of this process and the shape of their snapshots (read for debugSnapshot() and metrics scrapes only). */
-import type { ZoneRouting } from './zone-routing.ts';
+import type { ClientShareSource, ZoneRouting } from './zone-routing.ts';
 
 export interface EndpointSnapshot {
   readonly address: string;
@@ -19,7 +19,7 @@ export interface EndpointSnapshot {
 }
 
 /** Where the zone routing's client shares (Envoy's local%) came from. */
-export type ClientShareSource = 'control-plane' | 'config' | 'equal';
+export type { ClientShareSource } from './zone-routing.ts';
 
 export interface BalancerSnapshot {
   readonly service: string;

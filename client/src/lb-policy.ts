@@ -8,7 +8,7 @@
  * when its in-flight calls reach 0; DRAINING endpoints stay connected but get no new calls.
  */
 import { type ChannelOptions, connectivityState as ConnectivityState, experimental } from '@grpc/grpc-js';
-import { type BalancerSnapshot, type ClientShareSource, liveBalancers } from './balancer-registry.ts';
+import { type BalancerSnapshot, liveBalancers } from './balancer-registry.ts';
 import type { ServiceOptions } from './config-service.ts';
 import type { AssignedEndpoint } from './eds-assignment.ts';
 import { ENDPOINT_INFO_OPTION, type EndpointInfo } from './endpoint-info.ts';
@@ -20,6 +20,7 @@ import { type PickTarget, SkewlessPicker } from './picker.ts';
 import { type Clock, type Random, systemClock, systemRandom } from './random.ts';
 import { slowStartFactor } from './slow-start.ts';
 import { strategyFactory } from './strategy-catalog.ts';
+import { type ClientSharesChoice, chooseClientShares } from './zone-routing.ts';
 
 interface Entry {
   readonly key: string;
@@ -31,11 +32,6 @@ interface Entry {
   readonly addedAtMs: number;
   /** Out of the assignment; destroyed when its in-flight calls end. */
   removing: boolean;
-}
-
-interface ClientSharesSnapshot {
-  readonly source: ClientShareSource;
-  readonly shares: ReadonlyMap<string, number>;
 }
 
 function keyOf(endpoint: experimental.Endpoint): string {
@@ -60,7 +56,7 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
   private state = ConnectivityState.IDLE;
   private plan: PickPlan | undefined;
   private pickersPublished = 0;
-  private clientShares: ClientSharesSnapshot = { source: 'equal', shares: new Map() };
+  private clientShares: ClientSharesChoice = { source: 'equal', shares: new Map() };
 
   constructor(helper: experimental.ChannelControlHelper) {
     this.helper = helper;
@@ -232,7 +228,12 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
   private zoneAffinity(options: ServiceOptions): ZoneAffinityPlanConfig | null {
     const za = options.zoneAffinity;
     const localZone = this.info?.localZone;
-    this.clientShares = this.chooseClientShares(options);
+    this.clientShares = chooseClientShares({
+      published: this.info?.clientShares,
+      configured: za.clientShares,
+      localZone,
+      endpointZones: [...this.entries.values()].filter((e) => !e.removing).map((e) => e.info?.zone ?? ''),
+    });
     if (!za.enabled || localZone === undefined) return null;
     return {
       localZone,
@@ -240,21 +241,6 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
       minClusterSize: za.minClusterSize,
       ...(za.forceLocalMinSize !== undefined ? { forceLocalMinSize: za.forceLocalMinSize } : {}),
     };
-  }
-
-  /**
-   * Envoy's local%: the control plane's count of the clients subscribed to this service, when it
-   * published one; else the configured shares; else callers assumed spread evenly over the zones
-   * the service spans.
-   */
-  private chooseClientShares(options: ServiceOptions): ClientSharesSnapshot {
-    const published = this.info?.clientShares;
-    if (published && published.size > 0) return { source: 'control-plane', shares: new Map(published) };
-    const configured = options.zoneAffinity.clientShares;
-    if (configured) return { source: 'config', shares: new Map(Object.entries(configured)) };
-    const shares = new Map<string, number>();
-    for (const e of this.entries.values()) if (!e.removing) shares.set(e.info?.zone ?? '', 1);
-    return { source: 'equal', shares };
   }
 
   private publish(state: ConnectivityState, picker: experimental.Picker, error: string | null): void {

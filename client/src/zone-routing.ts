@@ -103,3 +103,34 @@ export function expectedZoneShares(routing: ZoneRouting, localZone: string): Map
   });
   return out;
 }
+
+export type ClientShareSource = 'control-plane' | 'config' | 'equal';
+
+export interface ClientSharesChoice {
+  readonly source: ClientShareSource;
+  readonly shares: ReadonlyMap<string, number>;
+}
+
+/**
+ * Envoy's local%: the control plane's count of the clients subscribed to this service, when it
+ * published one that includes the caller's own zone; else the configured shares; else callers
+ * assumed spread evenly over the zones the service spans.
+ *
+ * Published shares without the caller's zone are stale by construction (this caller is one of the
+ * fleet): the control plane rate-limits share updates, so a client joining from a new zone first
+ * receives shares decided before it subscribed — e.g. {zone-b: 1} seen by a zone-a client, which
+ * would switch zone routing off. Such shares are skipped until the control plane catches up.
+ */
+export function chooseClientShares(input: {
+  readonly published: ReadonlyMap<string, number> | undefined;
+  readonly configured: Readonly<Record<string, number>> | undefined;
+  readonly localZone: string | undefined;
+  /** Zones of the service's current endpoints. */
+  readonly endpointZones: Iterable<string>;
+}): ClientSharesChoice {
+  const { published, configured, localZone } = input;
+  const includesCaller = localZone === undefined || (published?.get(localZone) ?? 0) > 0;
+  if (published && published.size > 0 && includesCaller) return { source: 'control-plane', shares: new Map(published) };
+  if (configured) return { source: 'config', shares: new Map(Object.entries(configured)) };
+  return { source: 'equal', shares: new Map([...input.endpointZones].map((zone) => [zone, 1])) };
+}

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PickPlan, type PlanEndpoint } from '../src/pick-plan.ts';
 import { fakeClock, seededRandom } from '../src/random.ts';
 import { strategyFactory } from '../src/strategy-catalog.ts';
-import { computeZoneRouting, expectedZoneShares } from '../src/zone-routing.ts';
+import { chooseClientShares, computeZoneRouting, expectedZoneShares } from '../src/zone-routing.ts';
 import { countPicks, fakeEndpoints, zonedEndpoints } from './fake-endpoints.ts';
 
 const PICKS = 100_000;
@@ -115,6 +115,62 @@ describe("Envoy's zone-aware routing formula", () => {
       mode: 'local-residual',
       localPercentToRoute: 6921,
     });
+  });
+});
+
+describe('client shares (local%)', () => {
+  const published = new Map([
+    ['zone-a', 0.67],
+    ['zone-b', 0.33],
+  ]);
+  const endpointZones = ['zone-a', 'zone-b', 'zone-c'];
+
+  it("uses the control plane's shares when they include the caller's zone", () => {
+    expect(chooseClientShares({ published, configured: undefined, localZone: 'zone-b', endpointZones })).toEqual({
+      source: 'control-plane',
+      shares: published,
+    });
+    expect(chooseClientShares({ published, configured: undefined, localZone: undefined, endpointZones }).source).toBe(
+      'control-plane',
+    );
+  });
+
+  it("skips published shares without the caller's zone (decided before it subscribed): configured, else equal", () => {
+    // Seen in the local cluster: a zone-a client handed {zone-b: 1} switched zone routing off.
+    const stale = new Map([['zone-b', 1]]);
+    expect(chooseClientShares({ published: stale, configured: undefined, localZone: 'zone-a', endpointZones })).toEqual(
+      {
+        source: 'equal',
+        shares: new Map(endpointZones.map((zone) => [zone, 1])),
+      },
+    );
+    expect(
+      chooseClientShares({
+        published: stale,
+        configured: { 'zone-a': 2, 'zone-b': 1 },
+        localZone: 'zone-a',
+        endpointZones,
+      }),
+    ).toEqual({
+      source: 'config',
+      shares: new Map([
+        ['zone-a', 2],
+        ['zone-b', 1],
+      ]),
+    });
+    // With equal shares the formula applies: 1 of 7 endpoints in zone-a keeps 3/7 local (Envoy's integer 42.84%).
+    const routing = computeZoneRouting({
+      localZone: 'zone-a',
+      clientShares: chooseClientShares({ published: stale, configured: undefined, localZone: 'zone-a', endpointZones })
+        .shares,
+      upstreamHealthy: new Map([
+        ['zone-a', 1],
+        ['zone-b', 3],
+        ['zone-c', 3],
+      ]),
+      minClusterSize: 6,
+    });
+    expect(routing).toMatchObject({ mode: 'local-residual', localPercentToRoute: 4284 });
   });
 });
 
