@@ -8,7 +8,8 @@
  *   publication (hysteresis), and
  * - at least `minIntervalMs` passed since its last publication (rate limit); a change inside the
  *   interval is re-evaluated when it ends, so the final state is always published.
- * A resource's first shares are decided 1 to 2 intervals (random) after its first subscriber.
+ * A resource's first shares are decided 1 to 2 intervals (random) after its first subscriber; when
+ * its last subscriber leaves, its shares are withdrawn at once (a push to no one).
  * Published shares are quantized to 0.01 so that bytes do not churn on tiny movements.
  *
  * Decided shares are not urgent (they nudge spill ratios; clients assume equal shares until they
@@ -91,13 +92,21 @@ export class ClientShareTracker {
     const next = (state.counts.get(zone) ?? 0) + delta;
     if (next > 0) state.counts.set(zone, next);
     else state.counts.delete(zone);
+    const { scheduler } = this.options;
+    if (state.counts.size === 0 && state.published !== undefined) {
+      // The last subscriber left: withdraw the shares at once. Nobody receives that push, and the
+      // shares of a fleet that is gone must not greet the next one (a zone-a client handed {zone-b: 1}
+      // routes as if its own zone had no callers).
+      if (state.timer !== undefined) scheduler.clearTimeout(state.timer);
+      state.timer = scheduler.setTimeout(() => this.evaluate(name, state), 0);
+      return;
+    }
     // A pending timer re-evaluates at the end of the interval; nothing to decide before then.
     if (state.timer !== undefined) return;
     if (state.counts.size === 0 && state.published === undefined) {
       this.resources.delete(name);
       return;
     }
-    const { scheduler } = this.options;
     const waitMs = Math.max(0, state.lastPublishedAtMs + this.minIntervalMs - scheduler.now());
     // Even "now" goes through a timer: callers (stream request handlers) must not re-enter the cache.
     if (this.moved(state)) state.timer = scheduler.setTimeout(() => this.evaluate(name, state), waitMs);
@@ -123,8 +132,14 @@ export class ClientShareTracker {
     const shares = quantizedShares(state.counts);
     state.published = shares.size > 0 ? shares : undefined;
     state.lastPublishedAtMs = this.options.scheduler.now();
-    // Forget resources nobody watches any more; the pending push still publishes their removal.
-    if (state.counts.size === 0) this.resources.delete(name);
+    if (state.counts.size === 0) {
+      // Forget resources nobody watches any more, and rebuild without shares now: no one to push to.
+      this.resources.delete(name);
+      if (state.pushTimer !== undefined) this.options.scheduler.clearTimeout(state.pushTimer);
+      state.pushTimer = undefined;
+      this.options.onRepublish(name);
+      return;
+    }
     if (this.shareOnlyDelayMs === 0) {
       this.options.onRepublish(name);
       return;

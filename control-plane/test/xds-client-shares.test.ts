@@ -174,6 +174,33 @@ describe('client shares', () => {
     expect(republished).toHaveLength(1);
   });
 
+  it('withdraws the shares at once when the last subscriber leaves, even with a share-only delay', () => {
+    // A fleet shrinking to zone b, then gone: its {b: 1} must not greet the next fleet's zone-a client.
+    const scheduler = new FakeScheduler();
+    const republished: number[] = [];
+    const t = new ClientShareTracker({
+      scheduler,
+      minIntervalMs: 5_000,
+      shareOnlyDelayMs: 30_000,
+      random: () => 0,
+      onRepublish: () => republished.push(scheduler.now()),
+    });
+    t.count(NAME, 'b', 1);
+    scheduler.advance(5_000);
+    expect(t.published(NAME)).toEqual(new Map([['b', 1]]));
+    scheduler.advance(1_000);
+    t.count(NAME, 'b', -1);
+    expect(republished).toEqual([]); // still never from inside count()
+    scheduler.advance(0);
+    expect(t.published(NAME)).toBeUndefined();
+    // The rebuild without shares happens now, not when the share-only push for {b: 1} was due.
+    expect(republished).toEqual([6_000]);
+    scheduler.advance(60_000);
+    expect(republished).toEqual([6_000]);
+    t.count(NAME, 'a', 1);
+    expect(t.published(NAME)).toBeUndefined();
+  });
+
   it('publishes the removal when the last subscriber leaves, then forgets the resource', () => {
     const scheduler = new FakeScheduler();
     const { t, republished } = tracker(scheduler);
