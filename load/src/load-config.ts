@@ -27,6 +27,8 @@ export interface LoadConfig {
   readonly controlPlane: string | undefined;
   /** This client's zone: passed to `register()` and used for `sameZoneShare`. */
   readonly zone: string | undefined;
+  /** Skewless mode: the balancing strategy of every service (the client library checks the name). */
+  readonly strategy: string | undefined;
   /** Long-lived channels, each with its own connections. */
   readonly channels: number;
   /** Requests per second, in total over all channels. */
@@ -88,6 +90,13 @@ export const LOAD_OPTIONS: readonly LoadOption[] = [
   ),
   option('zone', '--zone', 'ZONE', 'zone', "this client's zone (optional; learned from the control plane if unset)"),
   option(
+    'strategy',
+    '--strategy',
+    'LOAD_STRATEGY',
+    'name',
+    "skewless mode: balancing strategy, e.g. p2c, round-robin (default: the client library's, p2c)",
+  ),
+  option(
     'channels',
     '--channels',
     'LOAD_CHANNELS',
@@ -140,6 +149,7 @@ const configSchema = z.strictObject({
     .min(1, 'must not be empty'),
   controlPlane: hostPort.optional(),
   zone: z.string().min(1, 'must not be empty').optional(),
+  strategy: z.string().min(1, 'must not be empty').optional(),
   channels: count(1000).default(1),
   rate: number().positive().max(100_000).default(100),
   durationS: number().positive().max(MAX_DURATION_S).default(10),
@@ -177,6 +187,8 @@ function crossFieldIssues(raw: Record<string, unknown>): Issue[] {
   } else if (skewlessTarget && LOAD_MODES.includes(mode as LoadMode)) {
     issues.push({ key: 'target', message: 'a skewless: target needs --mode skewless' });
   }
+  if (mode !== 'skewless' && raw.strategy !== undefined)
+    issues.push({ key: 'strategy', message: `only skewless mode has strategies (${String(mode)} is grpc-js's own)` });
   return issues;
 }
 
@@ -249,6 +261,7 @@ function toConfig(data: z.output<typeof configSchema>): LoadConfig {
     ...data,
     controlPlane: data.controlPlane,
     zone: data.zone,
+    strategy: data.strategy,
     expectedPods: data.expectedPods,
   };
 }

@@ -4,7 +4,7 @@
  */
 
 import type { EchoReply } from '@skewless/shared';
-import { build, type Histogram } from 'hdr-histogram-js';
+import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import { spread } from './load-metrics.ts';
 import type { LatencySummary, PodSummary, TimelinePoint } from './load-result.ts';
 
@@ -19,6 +19,8 @@ interface Second {
   requests: number;
   errors: number;
   readonly perPod: Map<string, number>;
+  /** Created on the second's first success. */
+  latency?: Histogram;
 }
 
 /** Empty identity fields would make keys nobody can read. */
@@ -55,6 +57,8 @@ export class LoadRecorder {
     this.count(second, 'OK');
     const point = this.second(second);
     point.perPod.set(pod, (point.perPod.get(pod) ?? 0) + 1);
+    point.latency ??= newHistogram();
+    point.latency.recordValue(micros);
     this.ok += 1;
   }
 
@@ -66,7 +70,18 @@ export class LoadRecorder {
   /** Second `t` as recorded so far: calls of it still in flight are not in it yet. */
   point(t: number): TimelinePoint {
     const s = this.seconds[t];
-    return { t, requests: s?.requests ?? 0, errors: s?.errors ?? 0, perPod: Object.fromEntries(s?.perPod ?? []) };
+    const point = {
+      t,
+      requests: s?.requests ?? 0,
+      errors: s?.errors ?? 0,
+      perPod: Object.fromEntries(s?.perPod ?? []),
+    };
+    if (!s?.latency) return point;
+    return {
+      ...point,
+      p99Ms: toMs(s.latency.getValueAtPercentile(99)),
+      latencyHdr: encodeIntoCompressedBase64(s.latency),
+    };
   }
 
   /** Every second up to `seconds`, including seconds where nothing ended. */

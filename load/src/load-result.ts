@@ -16,6 +16,13 @@ export interface TimelinePoint {
   readonly errors: number;
   /** Successful calls by answering pod. */
   readonly perPod: Readonly<Record<string, number>>;
+  /** 99th percentile latency of this second's successful calls; absent when there were none. */
+  readonly p99Ms?: number;
+  /**
+   * This second's latency histogram (µs), HdrHistogram's compressed base64: windows of seconds (e.g.
+   * "during the rollout") add these up for exact percentiles. Absent when there were no successes.
+   */
+  readonly latencyHdr?: string;
 }
 
 export interface PodSummary {

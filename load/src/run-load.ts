@@ -42,7 +42,11 @@ export async function runLoad(config: LoadConfig, options: RunLoadOptions = {}):
   const registration =
     config.mode === 'skewless'
       ? (await import('@skewless/client')).register(
-          { controlPlane: config.controlPlane as string, ...(config.zone ? { zone: config.zone } : {}) },
+          {
+            controlPlane: config.controlPlane as string,
+            ...(config.zone ? { zone: config.zone } : {}),
+            ...(config.strategy ? { defaults: { strategy: config.strategy } } : {}),
+          },
           { logger: logger.child({ component: 'skewless-client' }) },
         )
       : undefined;

@@ -19,6 +19,7 @@ describe('parseLoadConfig', () => {
         target: 'skewless:///skewless/echo:50051',
         controlPlane: '10.96.0.20:18000',
         zone: 'zone-a',
+        strategy: undefined,
         channels: 1,
         rate: 100,
         durationS: 10,
@@ -68,6 +69,18 @@ describe('parseLoadConfig', () => {
     expect(problems.find((p) => p.path === 'LOAD_RATE')?.message).toBe('expected a number (got "fast")');
     expect(problems.find((p) => p.path === '--target / LOAD_TARGET')?.message).toBe('required');
     expect(problems.find((p) => p.path.startsWith('--control-plane'))?.message).toBe('required in skewless mode');
+  });
+
+  it('passes a strategy through in skewless mode and refuses one in the baseline modes', () => {
+    const ours = parseLoadConfig({ env: { ...SKEWLESS_ENV, LOAD_STRATEGY: 'round-robin' } });
+    expect(ours.ok && ours.config.strategy).toBe('round-robin');
+    const baseline = parseLoadConfig({
+      env: {},
+      flags: { mode: 'pick-first', target: '10.96.0.30:50051', strategy: 'p2c' },
+    });
+    expect(baseline.ok ? [] : baseline.problems).toEqual([
+      { path: '--strategy', message: 'only skewless mode has strategies (pick-first is grpc-js\'s own) (got "p2c")' },
+    ]);
   });
 
   it('rejects a bad rate and a missing control plane in skewless mode together', () => {

@@ -157,4 +157,40 @@ describe('skewless mode', () => {
     expect(result.metrics.sameZoneShare).toBeLessThan(0.44);
     expect(result.controlPlane?.acks).toBeGreaterThanOrEqual(1);
   });
+
+  it('balances with the strategy it is given: round-robin turns each channel exactly', async () => {
+    const result = await runLoad(
+      loadConfig({
+        mode: 'skewless',
+        target: 'skewless:///default/backend:grpc',
+        controlPlane: `127.0.0.1:${port}`,
+        zone: 'a',
+        strategy: 'round-robin',
+        channels: 2,
+        rate: 300,
+        durationS: 2,
+        deadlineMs: 30_000,
+      }),
+      { logger: silent },
+    );
+    expect(result.totals.byCode).toEqual({ OK: 600 });
+    // p2c (the default) lands within a few percent of 200 each; round-robin is exact to a call per channel.
+    for (const p of result.perPod)
+      expect(Math.abs(p.requests - 200), JSON.stringify(result.perPod)).toBeLessThanOrEqual(2);
+  });
+
+  it('refuses a strategy the client library does not know, naming the known ones', async () => {
+    await expect(
+      runLoad(
+        loadConfig({
+          mode: 'skewless',
+          target: 'skewless:///default/backend:grpc',
+          controlPlane: `127.0.0.1:${port}`,
+          strategy: 'least-loaded',
+          durationS: 1,
+        }),
+        { logger: silent },
+      ),
+    ).rejects.toThrow(/strategy.*p2c/s);
+  });
 });

@@ -3,6 +3,7 @@
  * latency counts from the scheduled time, overload and unreachable targets are data, and every run
  * ends by itself or on a stop signal.
  */
+import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_OVERLOADED, loadConfig, runLoad, type TimelinePoint } from '../src/index.ts';
 import { type EchoPods, startEchoPods, unusedPort } from './echo-pods.ts';
@@ -58,6 +59,12 @@ describe('open loop', () => {
     expect(result.totals.byCode).toEqual({ OK: 100 });
     // A closed loop on one channel would have one call in flight; 300 ms × 100/s is about 30.
     expect(peak).toBeGreaterThanOrEqual(15);
+    // The second's own histogram holds every one of its calls, each held 300 ms by the backend.
+    const [second] = result.timeline;
+    const histogram = decodeFromCompressedBase64(second?.latencyHdr ?? '');
+    expect(histogram.totalCount).toBe(100);
+    expect(histogram.getValueAtPercentile(1) / 1000).toBeGreaterThanOrEqual(300);
+    expect(second?.p99Ms).toBe(Math.round(histogram.getValueAtPercentile(99)) / 1000);
     expect(result.latencyMs.p50).toBeGreaterThanOrEqual(300);
   });
 
