@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tool bootstrap: installs and caches every external tool under .tools/, pinned by tools/versions.env.
 #
-#   scripts/tools.sh [all|cluster|node|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|kubectl|etcd|envoy|k6|debian]...
+#   scripts/tools.sh [all|cluster|node|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|kubectl|etcd|coredns|envoy|k6|debian]...
 #
 # Idempotent: each tool is stamped with the versions that built it, so a second run is a no-op in
 # seconds. Every step prints what it does and how long it took; a failure names what is missing.
@@ -58,6 +58,17 @@ build_etcd() {
   (cd "$root/tools/etcd" && go build -trimpath -ldflags "-s -w" -o "$bin/etcd" ./cmd/etcd)
 }
 
+build_coredns() {
+  go_env
+  # tools/coredns/go.mod pins the module go.sum verifies; a bump must change it and versions.env together.
+  local required
+  required=$(awk '$1 == "require" && $2 == "github.com/coredns/coredns" { print $3 }' "$root/tools/coredns/go.mod")
+  [[ "$required" == "$COREDNS_VERSION" ]] ||
+    die "coredns: tools/coredns/go.mod requires ${required:-nothing} but versions.env pins $COREDNS_VERSION (cd tools/coredns && go get github.com/coredns/coredns@$COREDNS_VERSION && go mod tidy)"
+  (cd "$root/tools/coredns" && go build -trimpath -ldflags "-s -w" -o "$bin/coredns" ./cmd/coredns) || return 1
+  "$bin/coredns" -version | head -n 1 >&2
+}
+
 build_k6() {
   go_env
   GOBIN="$bin" go install -trimpath -ldflags "-s -w" "go.k6.io/k6@$K6_VERSION"
@@ -106,11 +117,12 @@ run_one() {
     kube-apiserver | kube-controller-manager | kube-scheduler | kube-proxy | kubectl)
       step "$1" "$KUBERNETES_VERSION" build_kube "$1" ;;
     etcd) step etcd "$ETCD_VERSION" build_etcd ;;
+    coredns) step coredns "$COREDNS_VERSION" build_coredns ;;
     envoy) step envoy "$ENVOY_VERSION" install_envoy ;;
     k6) step k6 "$K6_VERSION" build_k6 ;;
-    cluster) for t in debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl; do run_one "$t"; done ;;
+    cluster) for t in debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns; do run_one "$t"; done ;;
     all) for t in debian node cluster envoy k6; do run_one "$t"; done ;;
-    *) die "unknown tool '$1' (known: all cluster node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl envoy k6)" ;;
+    *) die "unknown tool '$1' (known: all cluster node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6)" ;;
   esac
 }
 
