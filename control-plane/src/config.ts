@@ -30,6 +30,8 @@ const ingressRoute = z.strictObject({
   ),
 });
 
+const absolutePath = z.string().startsWith('/', "expected an absolute path (in Envoy's filesystem)");
+
 const namespace = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'not a namespace name');
 
 export const configSchema = z.strictObject({
@@ -59,6 +61,16 @@ export const configSchema = z.strictObject({
       host: z.union([z.ipv4(), z.ipv6()], { error: 'not an IP literal' }).default('0.0.0.0'),
       port: z.number().int().min(1).max(65535).default(8080),
       routes: z.array(ingressRoute).min(1),
+      /**
+       * TLS on the listener (ALPN h2, http/1.1): PEM files in Envoy's filesystem (e.g. a mounted Secret),
+       * read by Envoy, not by the control plane. Unset: plaintext h2c and HTTP/1.1.
+       */
+      tls: z
+        .strictObject({
+          certFile: absolutePath,
+          keyFile: absolutePath,
+        })
+        .optional(),
     })
     .optional(),
   /** Grace period for open streams on SIGTERM. */

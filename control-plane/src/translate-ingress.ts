@@ -2,7 +2,13 @@
  * Ingress configuration → the Listener and RouteConfiguration an Envoy ingress loads over ADS.
  * The Clusters it routes to are the per-service Clusters every client shares (translate-cds.ts).
  */
-import { type Listener, packAny, parseServiceKey, type RouteConfiguration } from '@skewless/shared';
+import {
+  type DownstreamTlsContext,
+  type Listener,
+  packAny,
+  parseServiceKey,
+  type RouteConfiguration,
+} from '@skewless/shared';
 import { isIpLiteral } from './ip-literal.ts';
 import type { ValidationProblem } from './translate-cla.ts';
 import { routerFilter } from './translate-lds.ts';
@@ -16,6 +22,21 @@ export interface IngressRoute {
   readonly match: IngressMatch;
 }
 
+/**
+ * TLS on the ingress listener. The paths are read by Envoy, in Envoy's filesystem (a mounted Secret),
+ * never by the control plane; Envoy reads them when it accepts the listener, so a missing or bad file
+ * is an LDS rejection seen in Envoy's `listener_manager.lds.update_rejected`.
+ */
+export interface IngressTlsConfig {
+  /** PEM certificate chain, leaf first. */
+  readonly certFile: string;
+  /** PEM private key of the leaf. */
+  readonly keyFile: string;
+}
+
+/** ALPN offered on a TLS ingress: gRPC and HTTP/2 clients pick h2, others fall back to HTTP/1.1. */
+export const INGRESS_ALPN = ['h2', 'http/1.1'] as const;
+
 export interface IngressConfig {
   /** Listener name; default `ingress`. */
   readonly listenerName?: string;
@@ -26,6 +47,8 @@ export interface IngressConfig {
   readonly port: number;
   /** First match wins, so a catch-all `{ pathPrefix: '/' }` goes last. */
   readonly routes: readonly IngressRoute[];
+  /** Absent: plaintext (h2c and HTTP/1.1). */
+  readonly tls?: IngressTlsConfig;
 }
 
 export const INGRESS_DEFAULTS = { listenerName: 'ingress', routeConfigName: 'ingress', host: '0.0.0.0' } as const;
@@ -41,6 +64,14 @@ export function validateIngressConfig(config: IngressConfig): ValidationProblem[
   }
   if (config.listenerName === '') problems.push({ path: 'listenerName', message: 'empty' });
   if (config.routeConfigName === '') problems.push({ path: 'routeConfigName', message: 'empty' });
+  if (config.tls !== undefined) {
+    for (const key of ['certFile', 'keyFile'] as const) {
+      const file = (config.tls as Partial<IngressTlsConfig>)[key];
+      if (typeof file !== 'string' || !file.startsWith('/')) {
+        problems.push({ path: `tls.${key}`, message: `${JSON.stringify(file)} is not an absolute path` });
+      }
+    }
+  }
   config.routes.forEach((route, i) => {
     const parsed = parseServiceKey(route.service);
     if (!parsed.ok) problems.push({ path: `routes[${i}].service`, message: parsed.error });
@@ -65,7 +96,7 @@ export function toIngressListener(config: IngressConfig): Listener {
   const routeConfigName = config.routeConfigName ?? INGRESS_DEFAULTS.routeConfigName;
   const hcm = {
     stat_prefix: 'ingress',
-    // AUTO detects HTTP/2 prior knowledge (h2c, gRPC) and falls back to HTTP/1.1.
+    // AUTO: with TLS, the codec ALPN chose; in plaintext, HTTP/2 prior knowledge (h2c, gRPC) else HTTP/1.1.
     codec_type: 'AUTO',
     rds: { config_source: { ads: {}, resource_api_version: 'V3' }, route_config_name: routeConfigName },
     http_filters: [routerFilter()],
@@ -75,6 +106,7 @@ export function toIngressListener(config: IngressConfig): Listener {
     address: { socket_address: { address: config.host ?? INGRESS_DEFAULTS.host, port_value: config.port } },
     filter_chains: [
       {
+        ...(config.tls ? { transport_socket: tlsTransportSocket(config.tls) } : {}),
         filters: [
           {
             name: 'envoy.filters.network.http_connection_manager',
@@ -83,6 +115,23 @@ export function toIngressListener(config: IngressConfig): Listener {
         ],
       },
     ],
+  };
+}
+
+/** The listener's TLS: one certificate from files, ALPN h2 then http/1.1 (the AUTO codec follows ALPN). */
+export function toDownstreamTlsContext(tls: IngressTlsConfig): DownstreamTlsContext {
+  return {
+    common_tls_context: {
+      tls_certificates: [{ certificate_chain: { filename: tls.certFile }, private_key: { filename: tls.keyFile } }],
+      alpn_protocols: [...INGRESS_ALPN],
+    },
+  };
+}
+
+function tlsTransportSocket(tls: IngressTlsConfig) {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: packAny('downstreamTlsContext', toDownstreamTlsContext(tls)),
   };
 }
 

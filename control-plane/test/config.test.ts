@@ -41,6 +41,24 @@ describe('control-plane config', () => {
     expect(result.problems.find((p) => p.path === '(root)')?.message).toMatch(/colour/);
   });
 
+  it("reads ingress TLS as two absolute paths in Envoy's filesystem, and names each bad key", () => {
+    const good = loadConfig({ file: path.join(fixtures, 'valid-ingress-tls.json') });
+    if (!good.ok) throw new Error(JSON.stringify(good.problems));
+    expect(good.config.ingress?.tls).toEqual({
+      certFile: '/var/run/secrets/envoy-ingress-tls/tls.crt',
+      keyFile: '/var/run/secrets/envoy-ingress-tls/tls.key',
+    });
+    const bad = loadConfig({ file: path.join(fixtures, 'invalid-ingress-tls.json') });
+    if (bad.ok) throw new Error('expected problems');
+    expect(bad.problems.map((p) => p.path).sort()).toEqual([
+      'ingress.tls',
+      'ingress.tls.certFile',
+      'ingress.tls.keyFile',
+    ]);
+    expect(bad.problems.find((p) => p.path === 'ingress.tls.certFile')?.message).toMatch(/absolute path/);
+    expect(bad.problems.find((p) => p.path === 'ingress.tls')?.message).toMatch(/keyfile/);
+  });
+
   it('fills defaults for an empty config', () => {
     const result = parseConfig({});
     if (!result.ok) throw new Error(JSON.stringify(result.problems));

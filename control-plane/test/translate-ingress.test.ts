@@ -1,6 +1,7 @@
 import {
   type Any__Output,
   type Cluster__Output,
+  type DownstreamTlsContext__Output,
   decodeMessage,
   encodeMessage,
   type HttpConnectionManager__Output,
@@ -35,6 +36,7 @@ function typeUrlOf(any: Any__Output | null | undefined): string | undefined {
 
 const HCM_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+const TLS_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
 
 describe('proxyless gRPC resources', () => {
   it('names the api_listener exactly like the service key and routes every call to the cluster of that name', () => {
@@ -98,6 +100,32 @@ describe('Envoy ingress resources', () => {
     expect(hcm.http_filters.map((f) => typeUrlOf(f.typed_config))).toEqual([ROUTER_URL]);
   });
 
+  it('serves plaintext (no transport socket) unless TLS is configured', () => {
+    const listener = wire<Listener__Output>(TYPE_URL.listener, toIngressListener(config));
+    expect(listener.filter_chains[0]?.transport_socket).toBeNull();
+  });
+
+  it('terminates TLS with the configured files and offers ALPN h2 then http/1.1', () => {
+    const tls = { certFile: '/etc/envoy/tls/tls.crt', keyFile: '/etc/envoy/tls/tls.key' };
+    const listener = wire<Listener__Output>(TYPE_URL.listener, toIngressListener({ ...config, tls }));
+    const socket = listener.filter_chains[0]?.transport_socket;
+    expect(socket?.name).toBe('envoy.transport_sockets.tls');
+    expect(typeUrlOf(socket?.typed_config)).toBe(TLS_URL);
+    const context = unpack<DownstreamTlsContext__Output>('downstreamTlsContext', socket?.typed_config);
+    const certificates = context.common_tls_context?.tls_certificates ?? [];
+    expect(certificates.map((c) => [c.certificate_chain?.filename, c.private_key?.filename])).toEqual([
+      [tls.certFile, tls.keyFile],
+    ]);
+    expect(context.common_tls_context?.alpn_protocols).toEqual(['h2', 'http/1.1']);
+    // Still one chain with the same HCM: TLS changes the socket, not the routing.
+    const hcm = unpack<HttpConnectionManager__Output>(
+      'httpConnectionManager',
+      listener.filter_chains[0]?.filters[0]?.typed_config,
+    );
+    expect(hcm.codec_type).toBe('AUTO');
+    expect(hcm.rds?.route_config_name).toBe('ingress');
+  });
+
   it('honours a configured host, listener name and route config name', () => {
     const custom = { ...config, host: '127.0.0.1', listenerName: 'edge', routeConfigName: 'edge-routes' };
     const listener = wire<Listener__Output>(TYPE_URL.listener, toIngressListener(custom));
@@ -130,6 +158,10 @@ describe('validateIngressConfig', () => {
       config: { port: 8080, routes: [{ service: 'a/b:grpc', match: { grpcService: 'pkg.v1.Svc' } }] },
     },
     { name: 'an IPv6 host and no routes', config: { port: 1, host: '::', routes: [] } },
+    {
+      name: 'TLS from two absolute paths',
+      config: { port: 8443, tls: { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' }, routes: [] },
+    },
   ];
   for (const c of valid) {
     it(`accepts ${c.name}`, () => expect(validateIngressConfig(c.config)).toEqual([]));
@@ -139,6 +171,11 @@ describe('validateIngressConfig', () => {
     { name: 'a port out of range', config: { port: 70000, routes: [] }, paths: ['port'] },
     { name: 'a hostname as host', config: { port: 80, host: 'localhost', routes: [] }, paths: ['host'] },
     { name: 'an empty listener name', config: { port: 80, listenerName: '', routes: [] }, paths: ['listenerName'] },
+    {
+      name: 'relative TLS paths',
+      config: { port: 443, tls: { certFile: 'tls.crt', keyFile: '' }, routes: [] },
+      paths: ['tls.certFile', 'tls.keyFile'],
+    },
     {
       name: 'a malformed service key',
       config: { port: 80, routes: [{ service: 'echo', match: { pathPrefix: '/' } }] },

@@ -29,6 +29,7 @@ export const PROTO_FILES = [
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'xds/type/v3/typed_struct.proto',
 ];
 
@@ -54,7 +55,7 @@ export function adsGrpc(): AdsGrpcType {
 }
 
 const MESSAGE_NAME: Record<
-  TypeUrl | 'typedStruct' | 'httpConnectionManager' | 'router' | 'httpProtocolOptions',
+  TypeUrl | 'typedStruct' | 'httpConnectionManager' | 'router' | 'httpProtocolOptions' | 'downstreamTlsContext',
   string
 > = {
   [TYPE_URL.listener]: 'envoy.config.listener.v3.Listener',
@@ -65,6 +66,7 @@ const MESSAGE_NAME: Record<
   httpConnectionManager: 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
   router: 'envoy.extensions.filters.http.router.v3.Router',
   httpProtocolOptions: 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+  downstreamTlsContext: 'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
 };
 
 export type MessageKind = keyof typeof MESSAGE_NAME;

@@ -28,6 +28,10 @@ export type {
   HttpConnectionManager,
   HttpConnectionManager__Output,
 } from './generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.ts';
+export type {
+  DownstreamTlsContext,
+  DownstreamTlsContext__Output,
+} from './generated/envoy/extensions/transport_sockets/tls/v3/DownstreamTlsContext.ts';
 export type { HttpProtocolOptions } from './generated/envoy/extensions/upstreams/http/v3/HttpProtocolOptions.ts';
 export type {
   AggregatedDiscoveryServiceClient,

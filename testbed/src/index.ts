@@ -48,6 +48,7 @@ export { defaultClusterParent, type LocalClusterOptions, localClusterDriver } fr
 export { type EnvoyCluster, type EnvoyHost, envoyClusters, envoyStats } from './envoy/envoy-admin.ts';
 export { type AdsApiType, type EnvoyAdsBootstrapOptions, envoyAdsBootstrap } from './envoy/envoy-bootstrap.ts';
 export { type EnvoyOptions, type StartedEnvoy, startEnvoy } from './envoy/envoy-process.ts';
+export { makeServingCert, type ServingCert, type ServingCertOptions } from './envoy/serving-cert.ts';
 export { IMAGE_TABLE, imageRepository, resolveCommand } from './node-agent/image-table.ts';
 export {
   EXEC_UNSUPPORTED,
