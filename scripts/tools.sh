@@ -91,8 +91,9 @@ install_debian() {
   local pkg
   # iproute2 (network namespaces), iptables + conntrack (kube-proxy), socat (the API server relay into the
   # cluster network), openssl (per-cluster certificates), util-linux (nsenter, unshare), chromium (the
-  # report's browser test; Playwright's own browser download does not work here).
-  for pkg in iproute2 iptables conntrack socat openssl util-linux chromium python3-venv; do
+  # report's browser test; Playwright's own browser download does not work here), curl (the
+  # curlimages/curl image of the local cluster: scenarios PUT backend faults from inside the pod network).
+  for pkg in iproute2 iptables conntrack socat openssl util-linux chromium python3-venv curl; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   ((${#missing[@]} == 0)) && return 0
@@ -113,7 +114,7 @@ node_key() {
 run_one() {
   case "$1" in
     node) step node "lock-$(node_key)" install_node ;;
-    debian) step debian "iproute2-iptables-conntrack-socat-openssl-util-linux-chromium-venv" install_debian ;;
+    debian) step debian "iproute2-iptables-conntrack-socat-openssl-util-linux-chromium-venv-curl" install_debian ;;
     kube-apiserver | kube-controller-manager | kube-scheduler | kube-proxy | kubectl)
       step "$1" "$KUBERNETES_VERSION" build_kube "$1" ;;
     etcd) step etcd "$ETCD_VERSION" build_etcd ;;

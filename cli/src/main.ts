@@ -8,6 +8,7 @@ import { clusterCommand } from './commands/cluster.ts';
 import { controlPlaneCommand } from './commands/control-plane.ts';
 import { e2eCommand } from './commands/e2e.ts';
 import { loadCommand } from './commands/load.ts';
+import { reproduceCommand } from './commands/reproduce.ts';
 
 const program = new Command()
   .name('skewless')
@@ -16,6 +17,7 @@ const program = new Command()
   .addCommand(clusterCommand())
   .addCommand(controlPlaneCommand())
   .addCommand(e2eCommand())
+  .addCommand(reproduceCommand())
   .addCommand(backendCommand())
   .addCommand(loadCommand());
 

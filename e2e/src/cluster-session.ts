@@ -63,6 +63,17 @@ export interface ClusterSession {
   /** `<ClusterIP>:50051` of the echo Service: the kube-proxy baseline's target. */
   echoClusterIp(): Promise<string>;
   echoPods(): Promise<EchoPod[]>;
+  /** When each echo pod (not yet deleted) last became Ready, epoch ms; absent while not Ready. */
+  echoReadyTimes(): Promise<Map<string, number>>;
+  /**
+   * Runs a one-off pod to completion (restartPolicy Never) on the node of `zone` and returns its phase
+   * and log: for things done from inside the pod network, like a backend's PUT /fault.
+   */
+  runPod(
+    name: string,
+    spec: { zone: string; image: string; args: readonly string[] },
+    timeoutMs: number,
+  ): Promise<{ phase: string; log: string }>;
   /** Starts load client pods, waits for all to finish, returns each one's result. */
   runLoadPods(name: string, specs: readonly LoadPodSpec[], timeoutMs: number): Promise<LoadResult[]>;
   /**
@@ -72,6 +83,8 @@ export interface ClusterSession {
   setScenarioTaint(node: string, on: boolean): Promise<void>;
   deletePod(name: string): Promise<void>;
   scaleDeployment(deployment: string, replicas: number): Promise<void>;
+  /** The echo Deployment's desired replicas. */
+  echoReplicas(): Promise<number>;
   /** Pods (not yet deleted) matching a label selector in the namespace. */
   podsOf(labelSelector: string): Promise<number>;
   /** Waits until `n` pods matching the selector are Running (e.g. load clients under way). */
@@ -168,6 +181,48 @@ function sessionFor(cluster: StartedCluster, timings: Record<string, number>): C
         }));
     },
 
+    async echoReadyTimes() {
+      const pods = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: 'app=echo' });
+      const times = new Map<string, number>();
+      for (const pod of pods.items) {
+        if (pod.metadata?.deletionTimestamp) continue;
+        const ready = pod.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
+        if (ready?.lastTransitionTime)
+          times.set(pod.metadata?.name ?? '', new Date(ready.lastTransitionTime).getTime());
+      }
+      return times;
+    },
+
+    async runPod(name, spec, timeoutMs) {
+      const podName = `${name}-${randomBytes(2).toString('hex')}`;
+      await core.createNamespacedPod({
+        namespace: NAMESPACE,
+        body: {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: {
+            name: podName,
+            namespace: NAMESPACE,
+            labels: { app: 'one-off', 'app.kubernetes.io/part-of': 'skewless' },
+          },
+          spec: {
+            restartPolicy: 'Never',
+            automountServiceAccountToken: false,
+            nodeSelector: { 'topology.kubernetes.io/zone': spec.zone },
+            tolerations: [{ key: SCENARIO_TAINT, operator: 'Exists', effect: 'NoSchedule' }],
+            terminationGracePeriodSeconds: 2,
+            containers: [{ name: 'main', image: spec.image, args: [...spec.args] }],
+          },
+        },
+      });
+      try {
+        const phase = await waitPodDone(core, podName, timeoutMs);
+        return { phase, log: await cluster.podLogs(NAMESPACE, podName, 'main') };
+      } finally {
+        await core.deleteNamespacedPod({ name: podName, namespace: NAMESPACE }).catch(() => undefined);
+      }
+    },
+
     async runLoadPods(name, specs, timeoutMs) {
       const suffix = randomBytes(2).toString('hex');
       const pods: V1Pod[] = specs.map((spec, i) => loadPod(`${name}-${i}-${suffix}`, spec));
@@ -207,6 +262,11 @@ function sessionFor(cluster: StartedCluster, timings: Record<string, number>): C
         { name: deployment, namespace: NAMESPACE, body: { spec: { replicas } } },
         mergePatch,
       );
+    },
+
+    async echoReplicas() {
+      const found = await apps.readNamespacedDeployment({ name: 'echo', namespace: NAMESPACE });
+      return found.spec?.replicas ?? 1;
     },
 
     async podsOf(labelSelector) {
@@ -340,6 +400,7 @@ function loadPod(name: string, spec: LoadPodSpec): V1Pod {
   };
 }
 
+/** Waits for a pod to end (Succeeded or Failed) and returns that phase; throws after `timeoutMs`. */
 async function waitPodDone(core: CoreV1Api, name: string, timeoutMs: number): Promise<string> {
   const began = performance.now();
   for (;;) {
@@ -349,7 +410,7 @@ async function waitPodDone(core: CoreV1Api, name: string, timeoutMs: number): Pr
     if (performance.now() - began > timeoutMs) {
       const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting;
       throw new Error(
-        `load pod ${name} still ${phase} after ${timeoutMs} ms${waiting ? ` (${waiting.reason}: ${waiting.message})` : ''}`,
+        `pod ${name} still ${phase} after ${timeoutMs} ms${waiting ? ` (${waiting.reason}: ${waiting.message})` : ''}`,
       );
     }
     await new Promise((r) => setTimeout(r, 250));

@@ -8,14 +8,21 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { localClusterDriver } from '@skewless/testbed';
-import { CLUSTER_SCENARIOS, type ScenarioResult } from './cluster-scenarios.ts';
 import { type ClusterSession, openClusterSession } from './cluster-session.ts';
 import { renderReport } from './report/render-report.ts';
+import { readScenarioDir, type ScenarioFile } from './scenario-file.ts';
+import type { ScenarioResult } from './scenario-metrics.ts';
+import { runScenario } from './scenario-runner.ts';
 
 export const NOT_YET = [
-  '#5 declarative scenario files and the rest of the suite (scale-up, slow-pod, envoy-ingress) and k6 load',
+  '#5 envoy-ingress (k6 through an Envoy ingress in the cluster)',
   '#6 kind, k3s and existing-cluster drivers, images, nightly pipeline',
 ];
+
+/** The suite `make e2e` runs: every file in e2e/scenarios. */
+export function scenarioDir(repoRoot: string): string {
+  return path.join(repoRoot, 'e2e', 'scenarios');
+}
 
 export interface E2eOptions {
   readonly repoRoot: string;
@@ -27,29 +34,55 @@ export interface E2eOptions {
 }
 
 export async function runE2e(options: E2eOptions): Promise<number> {
+  let all: ScenarioFile[];
+  try {
+    all = readScenarioDir(scenarioDir(options.repoRoot));
+  } catch (error) {
+    process.stderr.write(`e2e: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const unknown = (options.scenarios ?? []).filter((name) => !all.some((s) => s.name === name));
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `e2e: unknown scenario(s) ${unknown.join(', ')} (known: ${all.map((s) => s.name).join(', ')})\n`,
+    );
+    return 2;
+  }
+  const selected = options.scenarios?.length ? all.filter((s) => options.scenarios?.includes(s.name)) : all;
+  return runSuite({
+    repoRoot: options.repoRoot,
+    cluster: options.cluster,
+    scenarios: selected,
+    resultsDir: path.join(options.repoRoot, 'results'),
+    keepOnFailure: options.keepOnFailure ?? false,
+  });
+}
+
+export interface SuiteOptions {
+  readonly repoRoot: string;
+  readonly cluster: string;
+  readonly scenarios: readonly ScenarioFile[];
+  readonly resultsDir: string;
+  /** Zone names of the cluster (default: the driver's three). */
+  readonly zones?: readonly string[];
+  readonly keepOnFailure: boolean;
+}
+
+/** Boots a cluster, runs the scenarios on it, writes each result, e2e.json and the report; tears down. */
+export async function runSuite(options: SuiteOptions): Promise<number> {
   if (options.cluster !== 'local') {
     process.stderr.write(
       `e2e: cluster driver '${options.cluster}' does not exist yet (issue #6); use --cluster local\n`,
     );
     return 2;
   }
-  const selected = options.scenarios?.length
-    ? CLUSTER_SCENARIOS.filter((s) => options.scenarios?.includes(s.name))
-    : CLUSTER_SCENARIOS;
-  const unknown = (options.scenarios ?? []).filter((name) => !CLUSTER_SCENARIOS.some((s) => s.name === name));
-  if (unknown.length > 0) {
-    process.stderr.write(
-      `e2e: unknown scenario(s) ${unknown.join(', ')} (known: ${CLUSTER_SCENARIOS.map((s) => s.name).join(', ')})\n`,
-    );
-    return 2;
-  }
+  const selected = options.scenarios;
   const began = performance.now();
   const startedAt = new Date().toISOString();
-  const resultsDir = path.join(options.repoRoot, 'results');
+  const resultsDir = options.resultsDir;
   mkdirSync(resultsDir, { recursive: true });
   process.stdout.write(`e2e: local cluster, scenarios: ${selected.map((s) => s.name).join(', ')}\n`);
   for (const item of NOT_YET) process.stdout.write(`e2e: not built yet: ${item}\n`);
-
   let session: ClusterSession | undefined;
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -67,12 +100,13 @@ export async function runE2e(options: E2eOptions): Promise<number> {
     session = await openClusterSession({
       repoRoot: options.repoRoot,
       driver: localClusterDriver(),
-      keepOnFailure: options.keepOnFailure ?? false,
+      ...(options.zones ? { zones: options.zones } : {}),
+      keepOnFailure: options.keepOnFailure,
     });
     for (const scenario of selected) {
-      process.stderr.write(`[e2e] ▸ scenario ${scenario.name}: ${scenario.what}\n`);
+      process.stderr.write(`[e2e] ▸ scenario ${scenario.name}: ${scenario.description}\n`);
       try {
-        const result = await scenario.run(session);
+        const result = await runScenario(session, scenario);
         writeFileSync(path.join(resultsDir, `${scenario.name}.json`), `${JSON.stringify(result, null, 2)}\n`);
         const passed = result.assertions.every((a) => a.passed);
         for (const a of result.assertions) {

@@ -1,9 +1,11 @@
-export {
-  type Assertion,
-  CLUSTER_SCENARIOS,
-  type Scenario,
-  type ScenarioResult,
-  summarize,
-} from './cluster-scenarios.ts';
 export { type ClusterSession, type EchoPod, NAMESPACE, openClusterSession } from './cluster-session.ts';
-export { type E2eOptions, NOT_YET, runE2e } from './e2e-run.ts';
+export { type E2eOptions, NOT_YET, runE2e, runSuite, type SuiteOptions, scenarioDir } from './e2e-run.ts';
+export {
+  parseScenarioFile,
+  readScenarioDir,
+  readScenarioFile,
+  type ScenarioFile,
+  ScenarioFileError,
+} from './scenario-file.ts';
+export { type Assertion, type ScenarioResult, summarize } from './scenario-metrics.ts';
+export { runScenario } from './scenario-runner.ts';

@@ -3,7 +3,8 @@
  * killed with SIGKILL leaves a whole cluster behind, and the next start clears it; then, on a fresh
  * cluster with the manifests applied: pods report kubelet-like status, the control plane runs in-cluster
  * on its own service-account token, a crashed container restarts, an unknown image is reported, and the
- * smoke, kube-proxy baseline and rolling-restart scenarios pass.
+ * quick scenarios of e2e/scenarios pass (smoke, skew-baseline, even-distribution, zone-locality,
+ * rolling-restart).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,8 +12,10 @@ import { resolve } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { localClusterDriver } from '@skewless/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTER_SCENARIOS } from '../src/cluster-scenarios.ts';
 import { type ClusterSession, NAMESPACE, openClusterSession } from '../src/cluster-session.ts';
+import { scenarioDir } from '../src/e2e-run.ts';
+import { readScenarioDir } from '../src/scenario-file.ts';
+import { runScenario } from '../src/scenario-runner.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 let session: ClusterSession;
@@ -202,10 +205,10 @@ describe('the local cluster', () => {
     expect(performance.now() - began).toBeGreaterThanOrEqual(2000);
   });
 
-  // The quick subset; `make e2e` runs them all (control-plane-outage holds the control plane down 30 s).
-  for (const scenario of CLUSTER_SCENARIOS.filter((s) => s.quick)) {
-    it(`scenario ${scenario.name}: ${scenario.what}`, async () => {
-      const result = await scenario.run(session);
+  // The quick subset (`quick: true` in e2e/scenarios/*.yaml); `make e2e` runs them all.
+  for (const scenario of readScenarioDir(scenarioDir(repoRoot)).filter((s) => s.quick)) {
+    it(`scenario ${scenario.name}: ${scenario.description}`, async () => {
+      const result = await runScenario(session, scenario);
       const failed = result.assertions.filter((a) => !a.passed);
       expect(failed.map((a) => `${a.name}: ${a.value} (want ${a.threshold})`)).toEqual([]);
       expect(result.totals.requests).toBeGreaterThan(0);
