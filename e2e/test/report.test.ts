@@ -13,12 +13,13 @@ import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type { z } from 'zod';
-import type { ScenarioResult } from '../src/cluster-scenarios.ts';
+import type { GroupValues } from '../src/report/chart-groups.ts';
 import type { PodRequestsValues } from '../src/report/chart-pod-requests.ts';
 import type { ZoneMatrixValues } from '../src/report/chart-zone-matrix.ts';
 import { type RenderedReport, renderReport } from '../src/report/render-report.ts';
 import { scenarioResultSchema } from '../src/report/scenario-result.ts';
 import { SCHEMA_FILE, schemaFileText } from '../src/report/write-schema.ts';
+import type { ScenarioResult } from '../src/scenario-metrics.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -58,7 +59,7 @@ function steadyTimeline(seconds: number, perSecond: number): TimelinePoint[] {
 function fixtureBaseline(): ScenarioResult {
   const pinned = new Set([0, 4, 8]);
   return {
-    scenario: 'kube-proxy-baseline',
+    scenario: 'skew-baseline',
     driver: 'local',
     startedAt: '2026-11-23T20:56:57.622Z',
     durationS: 6.6,
@@ -99,6 +100,21 @@ function fixtureEven(): ScenarioResult {
       { name: 'p99 latency of the slowest pod (ms)', threshold: '≤ 60', value: 71, passed: false },
     ],
     timeline: steadyTimeline(4, 450),
+    // The scenario file ran our client and the kube-proxy baseline side by side.
+    details: {
+      groups: {
+        ours: {
+          client: 'skewless',
+          perPod: ECHO_PODS.map((p, i) => pod(p, EVEN_REQUESTS[i]!, 8, 50)),
+          metrics: { maxOverMean: 1.01 },
+        },
+        baseline: {
+          client: 'pick-first',
+          perPod: ECHO_PODS.map((p, i) => pod(p, [1, 5, 7].includes(i) ? 600 : 0, 8, 50)),
+          metrics: { maxOverMean: 3 },
+        },
+      },
+    },
   };
 }
 
@@ -146,7 +162,7 @@ const E2E_SUMMARY = {
   timings: { 'etcd + kube-apiserver': 3.3, 'deployments ready': 9.3 },
   passed: false,
   scenarios: [
-    { name: 'kube-proxy-baseline', passed: true },
+    { name: 'skew-baseline', passed: true },
     { name: 'even-distribution', passed: false },
     { name: 'rolling-restart', passed: true },
   ],
@@ -167,6 +183,7 @@ const rolling = fixtureRollingRestart();
 const CHART_IDS = [
   'pod-requests',
   ...[baseline, even, rolling].flatMap((s) => [
+    ...(s === even ? ['groups-even-distribution'] : []),
     `zones-${s.scenario}`,
     `latency-${s.scenario}`,
     `timeline-${s.scenario}`,
@@ -189,7 +206,7 @@ beforeAll(async () => {
   const write = (name: string, value: unknown) =>
     writeFileSync(path.join(results, name), `${JSON.stringify(value, null, 2)}\n`);
   write('e2e.json', E2E_SUMMARY);
-  write('kube-proxy-baseline.json', baseline);
+  write('skew-baseline.json', baseline);
   write('even-distribution.json', even);
   write('rolling-restart.json', rolling);
   write('zone-locality.json', fixtureMalformed());
@@ -295,15 +312,29 @@ describe('the HTML report', () => {
 
   it('plots requests per pod with the kube-proxy baseline beside ours, max/mean in the title', async () => {
     const series = await seriesOf('pod-requests');
-    expect(series.map((s) => s.name)).toEqual(['kube-proxy-baseline', 'even-distribution']);
+    expect(series.map((s) => s.name)).toEqual(['skew-baseline', 'even-distribution']);
     expect(series[0]!.data).toEqual(baseline.perPod.map((p) => p.requests));
     expect(series[0]!.data.filter((n) => n === 400)).toHaveLength(3);
     expect(series[0]!.data.filter((n) => n === 0)).toHaveLength(6);
     expect(series[1]!.data).toEqual(EVEN_REQUESTS);
-    expect(await titleOf('pod-requests')).toContain('max/mean: kube-proxy-baseline 3 · even-distribution 1.01');
+    expect(await titleOf('pod-requests')).toContain('max/mean: skew-baseline 3 · even-distribution 1.01');
     const values = await valuesOf<PodRequestsValues>('pod-requests');
     expect(values.pods).toEqual(ECHO_PODS.map((p) => p.pod));
     expect(values.series.map((s) => s.requests)).toEqual([series[0]!.data, series[1]!.data]);
+  });
+
+  it('puts a scenario’s load groups side by side, each group’s max/mean in its name', async () => {
+    const series = await seriesOf('groups-even-distribution');
+    expect(series.map((s) => s.name)).toEqual(['ours (skewless) max/mean 1.01', 'baseline (pick-first) max/mean 3']);
+    expect(series[0]!.data).toEqual(EVEN_REQUESTS);
+    expect(series[1]!.data).toEqual([0, 600, 0, 0, 0, 600, 0, 600, 0]);
+    expect(await valuesOf<GroupValues>('groups-even-distribution')).toMatchObject({
+      pods: ECHO_PODS.map((p) => p.pod),
+      series: [
+        { group: 'ours', maxOverMean: 1.01 },
+        { group: 'baseline', maxOverMean: 3 },
+      ],
+    });
   });
 
   it('draws each scenario’s zone matrix as a heat map, a missing cell counted as zero', async () => {
@@ -333,7 +364,7 @@ describe('the HTML report', () => {
   });
 
   it('plots total and failed requests/s where the results keep no per-pod timeline', async () => {
-    const series = await seriesOf('timeline-kube-proxy-baseline');
+    const series = await seriesOf('timeline-skew-baseline');
     expect(series.map((s) => [s.name, s.data])).toEqual([
       ['requests/s', baseline.timeline.map((p) => [p.t, p.requests])],
       ['errors/s', baseline.timeline.map((p) => [p.t, p.errors])],
@@ -370,7 +401,7 @@ describe('the HTML report', () => {
       expect.stringMatching(new RegExp(`^${escapeRegExp(file)}: perPod\\[1\\]\\.requests: .*expected number`)),
       expect.stringMatching(new RegExp(`^${escapeRegExp(file)}: totals: `)),
     ]);
-    expect(report.scenarios).toEqual(['kube-proxy-baseline', 'even-distribution', 'rolling-restart']);
+    expect(report.scenarios).toEqual(['skew-baseline', 'even-distribution', 'rolling-restart']);
     const listed = await page.$$eval('.problems li', (lis) => lis.map((li) => li.textContent));
     expect(listed).toEqual(report.problems);
   });
@@ -383,11 +414,11 @@ describe('the HTML report', () => {
       path.join(results, 'e2e.json'),
       JSON.stringify({ ...E2E_SUMMARY, startedAt: '2026-11-23T21:30:00.000Z' }),
     );
-    writeFileSync(path.join(results, 'kube-proxy-baseline.json'), JSON.stringify(baseline));
+    writeFileSync(path.join(results, 'skew-baseline.json'), JSON.stringify(baseline));
     const stale = renderReport({ resultsDir: results, outFile: path.join(results, 'report.html') });
     expect(stale.problems).toEqual([]);
     expect(readFileSync(stale.outFile, 'utf8')).toMatch(
-      /<section data-scenario="kube-proxy-baseline">[\s\S]*?<span class="stale">from an earlier run than e2e.json<\/span>/,
+      /<section data-scenario="skew-baseline">[\s\S]*?<span class="stale">from an earlier run than e2e.json<\/span>/,
     );
   });
 
@@ -411,7 +442,7 @@ describe('make report (node e2e/src/report/main.ts)', () => {
     );
     expect(run.stdout.split('\n')[0]).toBe(out);
     expect(run.stdout).toMatch(
-      /report: 3 scenarios \(kube-proxy-baseline, even-distribution, rolling-restart\), 10 charts, 2 problems/,
+      /report: 3 scenarios \(skew-baseline, even-distribution, rolling-restart\), 11 charts, 2 problems/,
     );
     expect(run.stderr).toContain('zone-locality.json: perPod[1].requests');
     expect(run.status).toBe(1);

@@ -5,7 +5,7 @@
 import { byZoneThenName, type ChartSpec, formatNumber, podLabels, TITLE } from './chart-spec.ts';
 import type { ReportedScenario } from './scenario-result.ts';
 
-export const BASELINE_SCENARIO = 'kube-proxy-baseline';
+export const BASELINE_SCENARIO = 'skew-baseline';
 /** Our client's scenarios that spread load over every pod, best evidence first. */
 export const OUR_SCENARIOS = ['even-distribution', 'smoke'];
 

@@ -34,6 +34,7 @@ const timelinePointSchema = z.object({
     .record(z.string(), count)
     .optional()
     .describe('Requests per answering pod in this second, when the scenario keeps them.'),
+  p99Ms: z.number().nonnegative().optional().describe('99th percentile latency of the second over every load pod.'),
 });
 
 const detailsSchema = z
@@ -49,6 +50,17 @@ const detailsSchema = z
       .nonnegative()
       .optional()
       .describe('When the rollout was done, in seconds on the timeline clock (t).'),
+    groups: z
+      .record(
+        z.string(),
+        z.looseObject({
+          client: z.string(),
+          perPod: z.array(podSchema),
+          metrics: z.record(z.string(), z.number().nullable()),
+        }),
+      )
+      .optional()
+      .describe('Each load group of the scenario file by name: its client, per-pod counts and metrics.'),
   })
   .describe('Scenario-specific facts; the report reads the rollout fields when present.');
 
