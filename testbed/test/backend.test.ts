@@ -181,6 +181,14 @@ describe('skewless backend, in-process over real sockets', () => {
     expect(streamed).toEqual(Array(3).fill({ message: 'stream', pod: 'pod-a', zone: 'zone-a', node: 'node-1' }));
   });
 
+  it('names its pod, zone and node over HTTP at GET /whoami', async () => {
+    const backend = await start();
+    const response = await fetch(`http://127.0.0.1:${backend.httpPort}/whoami`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(await response.json()).toEqual({ pod: 'pod-a', zone: 'zone-a', node: 'node-1' });
+  });
+
   it('counts calls by method and code, with in-flight and latency series labelled by pod, zone and node', async () => {
     const backend = await start();
     const client = echoClient(backend.grpcPort);

@@ -1,7 +1,8 @@
 /**
  * The backend's HTTP side: `/healthz` (the process runs), `/readyz` (200 only while SERVING),
- * Prometheus `/metrics`, and `/fault`: GET shows the fault settings, PUT changes them at run time
- * (a rejected body lists every problem and changes nothing).
+ * Prometheus `/metrics`, `/whoami` (the pod, zone and node that answered, as Echo replies carry them:
+ * HTTP load through an ingress counts per pod from the body), and `/fault`: GET shows the fault
+ * settings, PUT changes them at run time (a rejected body lists every problem and changes nothing).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +15,8 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 export interface BackendHttpOptions {
   registry: Registry;
+  /** Served by GET /whoami. */
+  identity: { readonly pod: string; readonly zone: string; readonly node: string };
   /** null while SERVING, else why not (served with 503). */
   notReadyReason(): string | null;
   faults(): FaultSettings;
@@ -38,6 +41,8 @@ export function createBackendHttpHandler(options: BackendHttpOptions): http.Requ
     switch (pathname) {
       case '/healthz':
         return reply(res, 200, 'ok\n');
+      case '/whoami':
+        return replyJson(res, 200, options.identity);
       case '/readyz': {
         const reason = options.notReadyReason();
         return reason === null ? reply(res, 200, 'ok\n') : reply(res, 503, `${reason}\n`);
@@ -49,7 +54,7 @@ export function createBackendHttpHandler(options: BackendHttpOptions): http.Requ
         );
         return;
       default:
-        return reply(res, 404, 'not found: try /healthz, /readyz, /metrics or /fault\n');
+        return reply(res, 404, 'not found: try /healthz, /readyz, /metrics, /whoami or /fault\n');
     }
   };
 }

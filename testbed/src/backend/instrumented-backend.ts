@@ -97,6 +97,7 @@ export async function startBackend(config: BackendConfig, options: BackendOption
 
   const http = await startBackendHttp(config.bindAddress, config.httpPort, {
     registry: metrics.registry,
+    identity,
     notReadyReason: () => (phase === 'serving' ? null : phase),
     faults: () => faults,
     patchFaults: (body) => {
