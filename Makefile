@@ -11,7 +11,7 @@ CLUSTER_TEST := e2e/test/local-cluster.test.ts
 .DEFAULT_GOAL := help
 .PHONY: help tools deps-node test test-control-plane test-client lint typecheck check-imports \
 	bench-control-plane bench-client bench-cluster e2e cluster-up cluster-down gen-protos format clean
-.PHONY: report
+.PHONY: report reproduce
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -54,6 +54,10 @@ bench-client: deps-node ## Per-pick cost of every strategy; throughput vs grpc-j
 e2e: deps-node ## The main job: boot the local cluster, deploy, run the scenarios, write results/, tear down.
 	@$(TOOLS) cluster
 	node cli/src/main.ts e2e $(if $(SCENARIO),--scenario $(SCENARIO))
+
+reproduce: deps-node ## Reproduce an incident from a scenario file: make reproduce FILE=examples/incident-4x-skew.yaml
+	@$(TOOLS) cluster
+	node cli/src/main.ts reproduce $(or $(FILE),$(error FILE=<scenario file> is required, e.g. FILE=examples/incident-4x-skew.yaml))
 
 report: deps-node ## Render results/report.html from results/*.json (a static page with charts).
 	node e2e/src/report/main.ts --results results --out results/report.html
