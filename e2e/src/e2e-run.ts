@@ -80,6 +80,8 @@ export async function runSuite(options: SuiteOptions): Promise<number> {
   const began = performance.now();
   const startedAt = new Date().toISOString();
   const resultsDir = options.resultsDir;
+  /** How the printed lines name the results folder (relative to where the user ran from). */
+  const shown = path.relative(process.cwd(), resultsDir) || '.';
   mkdirSync(resultsDir, { recursive: true });
   process.stdout.write(`e2e: local cluster, scenarios: ${selected.map((s) => s.name).join(', ')}\n`);
   for (const item of NOT_YET) process.stdout.write(`e2e: not built yet: ${item}\n`);
@@ -113,7 +115,7 @@ export async function runSuite(options: SuiteOptions): Promise<number> {
           process.stderr.write(`[e2e]   ${a.passed ? '✓' : '✗'} ${a.name}: ${a.value} (want ${a.threshold})\n`);
         }
         process.stderr.write(
-          `[e2e] ${passed ? '✓' : '✗'} scenario ${scenario.name} in ${result.durationS} s — results/${scenario.name}.json\n`,
+          `[e2e] ${passed ? '✓' : '✗'} scenario ${scenario.name} in ${result.durationS} s — ${shown}/${scenario.name}.json\n`,
         );
         outcomes.push({ name: scenario.name, passed, assertions: result.assertions });
       } catch (error) {
@@ -128,7 +130,7 @@ export async function runSuite(options: SuiteOptions): Promise<number> {
     const failed = setupError !== undefined || outcomes.some((o) => !o.passed);
     if (failed && session) {
       const files = await session.cluster.collectLogs(path.join(resultsDir, 'logs')).catch(() => []);
-      process.stderr.write(`[e2e] collected ${files.length} log files into results/logs/\n`);
+      process.stderr.write(`[e2e] collected ${files.length} log files into ${shown}/logs/\n`);
     }
     if (session && !(failed && options.keepOnFailure)) await session.close();
   }
@@ -149,9 +151,11 @@ export async function runSuite(options: SuiteOptions): Promise<number> {
   writeFileSync(path.join(resultsDir, 'e2e.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const report = renderReport({ resultsDir, outFile: path.join(resultsDir, 'report.html') });
   for (const problem of report.problems) process.stderr.write(`[e2e] report: ${problem}\n`);
-  process.stdout.write(`e2e: report with ${report.charts.length} charts — results/report.html\n`);
+  process.stdout.write(`e2e: report with ${report.charts.length} charts — ${shown}/report.html\n`);
   const ok = outcomes.filter((o) => o.passed).length;
-  process.stdout.write(`e2e: ${ok}/${selected.length} scenarios passed in ${summary.durationS} s — results/e2e.json\n`);
+  process.stdout.write(
+    `e2e: ${ok}/${selected.length} scenarios passed in ${summary.durationS} s — ${shown}/e2e.json\n`,
+  );
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   return passed ? 0 : 1;
