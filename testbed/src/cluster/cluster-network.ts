@@ -16,6 +16,9 @@ export const CLUSTER_CIDR = '10.244.0.0/16';
 export const SERVICE_CIDR = '10.96.0.0/16';
 /** The first address of the service range: the `kubernetes` Service's ClusterIP. */
 export const KUBERNETES_SERVICE_IP = '10.96.0.1';
+/** The `kube-dns` Service's ClusterIP (by convention the range's .10), every node agent's `--cluster-dns`. */
+export const CLUSTER_DNS_IP = '10.96.0.10';
+export const CLUSTER_DOMAIN = 'cluster.local';
 export const UNDERLAY_GATEWAY = '172.31.0.1';
 const UNDERLAY_PREFIX = 24;
 

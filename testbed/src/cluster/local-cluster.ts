@@ -7,6 +7,8 @@
  * Pods reach the API server the way they would anywhere: the `kubernetes` Service's ClusterIP, DNATed
  * by kube-proxy to 172.31.0.1:<port> on the underlay, where a socat relay carries the connection over a
  * unix socket to the API server's loopback port. Nothing listens on or routes to the machine's network.
+ * Names resolve the way they would anywhere too: CoreDNS in kube-system behind `kube-dns` (cluster-dns.ts),
+ * which every node agent hands its pods as their nameserver.
  */
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,7 @@ import { type ProcessGroup, startProcessGroup } from '../apiserver/process-group
 import { toolPath } from '../apiserver/tool-path.ts';
 import { waitReady } from '../apiserver/wait-ready.ts';
 import { IMAGE_TABLE, imageRepository } from '../node-agent/image-table.ts';
+import { installClusterDns } from './cluster-dns.ts';
 import {
   CLUSTER_DIR_PREFIX,
   type ClusterRecord,
@@ -31,6 +34,8 @@ import {
 } from './cluster-leftovers.ts';
 import {
   CLUSTER_CIDR,
+  CLUSTER_DNS_IP,
+  CLUSTER_DOMAIN,
   type ClusterNetwork,
   createClusterNetwork,
   KUBERNETES_SERVICE_IP,
@@ -110,6 +115,7 @@ export function localClusterDriver(options: LocalClusterOptions = {}): ClusterDr
         'kube-controller-manager + kube-scheduler',
         `nodes (${zones.length}): node agents + kube-proxy`,
         'cluster ready',
+        'cluster DNS (CoreDNS)',
       ];
       return { kind: 'local', steps, start: () => startLocalCluster({ ...spec, zones }, steps, options) };
     },
@@ -210,6 +216,7 @@ async function startLocalCluster(
     await step(5, () => startControllers(pki, api.url, dir, spawnGroup, logger));
     await step(6, () => startNodes(spec, network, pki, port, dir, logDir, options, spawnGroup, kubeConfig, logger));
     await step(7, () => waitClusterReady(kubeConfig, logger));
+    await step(8, () => installClusterDns(kubeconfigPath, kubeConfig, logger));
     const bootS = Math.round((performance.now() - began) / 100) / 10;
     timings.total = bootS;
     if (!quiet) {
@@ -413,6 +420,8 @@ async function startNodes(
       stateDir: join(dir, 'nodes', node.name),
       logDir,
       kubernetesVersion: KUBERNETES_VERSION,
+      clusterDNS: [CLUSTER_DNS_IP],
+      clusterDomain: CLUSTER_DOMAIN,
       restartBackoff: options.restartBackoff ?? { baseMs: 1000, maxMs: 30_000 },
       kubeconfigPath: pki.writeKubeconfig(`node-${node.name}`, underlayServer, credentials),
     };

@@ -34,6 +34,14 @@ export const IMAGE_TABLE: ReadonlyMap<string, ImageEntry> = new Map([
       description: '.tools/bin/envoy (Envoy from the bootstrap)',
     },
   ],
+  [
+    'coredns/coredns',
+    {
+      entrypoint: () => [toolPath('coredns')],
+      defaultArgs: [],
+      description: '.tools/bin/coredns (CoreDNS from the bootstrap; the local cluster DNS)',
+    },
+  ],
 ]);
 
 /** `docker.io/envoyproxy/envoy:v1.36.4@sha256:…` → `envoyproxy/envoy`; `ghcr.io/x/skewless/backend:dev` → `skewless/backend`. */

@@ -36,6 +36,11 @@ export interface NodeAgentConfig {
   readonly stateDir: string;
   readonly logDir: string;
   readonly kubernetesVersion: string;
+  /** The kubelet's `--cluster-dns` (the `kube-dns` ClusterIP) and `--cluster-domain`. */
+  readonly clusterDNS: readonly string[];
+  readonly clusterDomain: string;
+  /** The kubelet's `--resolv-conf`: what `dnsPolicy: Default` pods get (default /etc/resolv.conf). */
+  readonly resolvConf?: string;
   readonly restartBackoff: { readonly baseMs: number; readonly maxMs: number };
 }
 
@@ -113,6 +118,11 @@ export async function startNodeAgent(
         gateway: config.gateway,
       },
       restartBackoff: config.restartBackoff,
+      dns: {
+        clusterDNS: config.clusterDNS,
+        clusterDomain: config.clusterDomain,
+        hostResolvConf: config.resolvConf ?? '/etc/resolv.conf',
+      },
       writeStatus: (current, status) =>
         core
           .patchNamespacedPodStatus(

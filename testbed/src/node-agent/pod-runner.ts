@@ -4,11 +4,13 @@
  * (preStop, SIGTERM, the grace period, SIGKILL, then the final delete).
  */
 import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Container, V1ContainerStatus, V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
 import type { Logger } from '@skewless/shared';
 import { type ExitStatus, type ProcessGroup, startProcessGroup } from '../apiserver/process-group.ts';
 import { resolveCommand } from './image-table.ts';
+import { type ClusterDns, formatResolvConf, parseResolvConf, podResolvConf } from './pod-dns.ts';
 import { createPodNetwork, deletePodNetwork, type PodNetworkPlan } from './pod-network.ts';
 import {
   containerMounts,
@@ -31,6 +33,8 @@ export interface PodRunnerContext {
   /** Container logs: `<logDir>/<namespace>_<pod>_<container>.log`. */
   readonly logDir: string;
   readonly network: PodNetworkPlan;
+  /** The node's `--cluster-dns`/`--cluster-domain`, and its `--resolv-conf` (the machine's resolv.conf). */
+  readonly dns: ClusterDns & { readonly hostResolvConf: string };
   /** Merge-patches the pod's status. */
   writeStatus(pod: V1Pod, status: V1PodStatus): Promise<void>;
   /** The kubelet's final delete (grace 0, uid precondition) once every container has stopped. */
@@ -111,6 +115,7 @@ export class PodRunner {
     try {
       await createPodNetwork(this.ctx.network);
       this.networkReady = true;
+      this.writeResolvConf();
       await this.refreshVolumes();
     } catch (error) {
       const reason = error instanceof PodConfigError ? error.reason : 'CreatePodSandboxError';
@@ -148,6 +153,22 @@ export class PodRunner {
     this.scheduleStatus();
   }
 
+  /** `<podDir>/resolv.conf`, bind-mounted over /etc/resolv.conf in every container of the pod. */
+  private get resolvConfPath(): string {
+    return join(this.ctx.podDir, 'resolv.conf');
+  }
+
+  private writeResolvConf(): void {
+    let hostText = '';
+    try {
+      hostText = readFileSync(this.ctx.dns.hostResolvConf, 'utf8');
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'no host resolv.conf; pods with dnsPolicy Default get none');
+    }
+    const conf = podResolvConf(this.pod, this.ctx.dns, parseResolvConf(hostText));
+    writeFileSync(this.resolvConfPath, formatResolvConf(conf));
+  }
+
   private async refreshVolumes(): Promise<void> {
     const written = await writeVolumes(this.pod, join(this.ctx.podDir, 'volumes'), this.addresses, this.ctx.inputs);
     this.volumes = written.paths;
@@ -180,7 +201,7 @@ export class PodRunner {
       return;
     }
     const mounts = containerMounts(spec, this.volumes);
-    const script = containerScript(this.pod.metadata?.name ?? 'pod', mounts, spec.workingDir);
+    const script = containerScript(this.pod.metadata?.name ?? 'pod', mounts, spec.workingDir, this.resolvConfPath);
     const podName = this.pod.metadata?.name ?? 'pod';
     const logFile = join(this.ctx.logDir, `${this.pod.metadata?.namespace}_${podName}_${name}.log`);
     const group = startProcessGroup({

@@ -374,9 +374,25 @@ export function containerMounts(container: V1Container, volumes: ReadonlyMap<str
  * gives it a private mount namespace; `unshare --uts` a private hostname). /run is replaced by a private
  * tmpfs, so mount points under /run or /var/run (where service-account tokens go) are made there;
  * a mount elsewhere must name an existing directory, because the agent never writes to the host's tree.
+ * `resolvConf`, the pod's generated resolv.conf, is bind-mounted over /etc/resolv.conf — or over the file
+ * it links to when that lives under /run (systemd-resolved, resolvconf), made in the private /run.
  */
-export function containerScript(hostname: string, mounts: readonly Mount[], workingDir = '/'): string {
-  const lines = ['set -e', 'mount -t tmpfs -o mode=0755,size=64m skewless-pod /run', `hostname ${quote(hostname)}`];
+export function containerScript(
+  hostname: string,
+  mounts: readonly Mount[],
+  workingDir = '/',
+  resolvConf?: string,
+): string {
+  const lines = ['set -e'];
+  // Resolved before /run is replaced: a link into /run would dangle afterwards.
+  if (resolvConf !== undefined) lines.push('resolv=$(readlink -f /etc/resolv.conf)');
+  lines.push('mount -t tmpfs -o mode=0755,size=64m skewless-pod /run', `hostname ${quote(hostname)}`);
+  if (resolvConf !== undefined) {
+    lines.push(
+      'case "$resolv" in /run/*) mkdir -p "$(dirname "$resolv")"; : >"$resolv" ;; esac',
+      `mount --bind ${quote(resolvConf)} "$resolv"`,
+    );
+  }
   for (const mount of mounts) {
     const target = quote(mount.target);
     if (/^\/(var\/)?run\//.test(mount.target)) lines.push(`mkdir -p ${target}`);
