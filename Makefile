@@ -6,7 +6,7 @@ VITEST := vitest run
 # The V8 heap cap we run the control plane with: without one, V8 lets push garbage pile up (peak RSS
 # ~370 MB in the fan-out benchmark, ~250 MB with this cap, same latency). Deployments set it in NODE_OPTIONS.
 CONTROL_PLANE_HEAP_MB := 128
-CLUSTER_TEST := e2e/test/local-cluster.test.ts
+CLUSTER_TEST := e2e/test/local-cluster.test.ts e2e/test/cluster-dns.test.ts
 
 .DEFAULT_GOAL := help
 .PHONY: help tools deps-node test test-control-plane test-client lint typecheck check-imports \
@@ -24,9 +24,10 @@ deps-node: ## Install npm packages (Node 22 included) when package-lock.json cha
 
 test: deps-node lint typecheck check-imports ## Lint, type-check, import rules, then every test (real apiservers, Envoys, a local cluster).
 	@$(TOOLS) cluster envoy
-	$(VITEST) --exclude $(CLUSTER_TEST)
-	@# The local cluster's ~30 processes would starve the timing-sensitive tests on 2 cores: it runs alone, after them.
-	$(VITEST) $(CLUSTER_TEST)
+	$(VITEST) $(addprefix --exclude ,$(CLUSTER_TEST))
+	@# A local cluster's ~30 processes would starve the timing-sensitive tests on 2 cores: its suites run alone, after
+	@# them, one cluster at a time.
+	$(VITEST) --no-file-parallelism $(CLUSTER_TEST)
 
 test-control-plane: deps-node ## Control-plane tests only (real kube-apiserver, grpc-js-xds, Envoy).
 	@$(TOOLS) etcd kube-apiserver envoy
