@@ -35,6 +35,23 @@ export const IMAGE_TABLE: ReadonlyMap<string, ImageEntry> = new Map([
     },
   ],
   [
+    'grafana/k6',
+    {
+      // The image's ENTRYPOINT is `k6`: pods give `args: [run, …]`.
+      entrypoint: () => [toolPath('k6')],
+      defaultArgs: [],
+      description: '.tools/bin/k6 (k6 from the bootstrap; TypeScript scripts run as they are)',
+    },
+  ],
+  [
+    'curlimages/curl',
+    {
+      entrypoint: () => ['/usr/bin/curl'],
+      defaultArgs: ['--help'],
+      description: "curl (Debian's, installed by scripts/tools.sh debian)",
+    },
+  ],
+  [
     'coredns/coredns',
     {
       entrypoint: () => [toolPath('coredns')],
