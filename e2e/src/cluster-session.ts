@@ -58,7 +58,10 @@ export interface ClusterSession {
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;
   readonly timings: Record<string, number>;
-  /** `<ClusterIP>:18000` of the control plane (no cluster DNS in the local cluster). */
+  /**
+   * `<ClusterIP>:18000` of the control plane. Load pods dial the address; cluster DNS also resolves it as
+   * `skewless-control-plane.skewless.svc.cluster.local`.
+   */
   controlPlaneAddress(): Promise<string>;
   /** `<ClusterIP>:50051` of the echo Service: the kube-proxy baseline's target. */
   echoClusterIp(): Promise<string>;
