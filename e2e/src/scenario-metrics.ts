@@ -133,17 +133,16 @@ export function evenness(counts: readonly number[]): { maxOverMean: number | nul
 }
 
 /**
- * A percentile (ms) over the clients' seconds `from` ≤ t < `to` (timeline clock), from their
- * per-second histograms added up; null when no call succeeded in the window.
+ * A percentile (ms) over the clients' seconds `t` (timeline clock) for which `inWindow(t)` holds, from
+ * their per-second histograms added up; null when no call succeeded in the window.
  */
 export function windowPercentile(
   results: readonly LoadResult[],
   percentile: number,
-  from = 0,
-  to = Number.POSITIVE_INFINITY,
+  inWindow: (t: number) => boolean = () => true,
 ): number | null {
   const hdrs = results.flatMap((r) =>
-    r.timeline.filter((p) => p.t >= from && p.t < to && p.latencyHdr).map((p) => p.latencyHdr as string),
+    r.timeline.filter((p) => p.latencyHdr && inWindow(p.t)).map((p) => p.latencyHdr as string),
   );
   return percentileOf(hdrs, percentile);
 }

@@ -33,6 +33,8 @@ interface EventRecord {
   /** Epoch ms the event started and ended (e.g. the rollout done). */
   readonly startMs: number;
   readonly endMs: number;
+  /** Epoch ms the event's after-effects were over (a rollout: the last old pod gone from the slices). */
+  readonly drainedMs: number;
   readonly metrics: Record<string, number | null>;
   readonly details: Record<string, unknown>;
   /** Echo pods that came with the event, and when each became Ready (epoch ms). */
@@ -109,9 +111,11 @@ export async function runScenario(session: ClusterSession, file: ScenarioFile): 
       if (file.event?.type === 'rollout-restart') {
         const primary = results[primaryIndex(file)] ?? [];
         const startS = (event.startMs - loadStart) / 1000;
-        const endS = (event.endMs - loadStart) / 1000;
-        metrics['rollout.steadyP99Ms'] = windowPercentile(primary, 99, 0, Math.floor(startS));
-        metrics['rollout.p99Ms'] = windowPercentile(primary, 99, Math.floor(startS), Math.ceil(endS));
+        // Steady state: before the rollout and after the last old pod left the slices.
+        const drainedS = (event.drainedMs - loadStart) / 1000;
+        const during = (t: number) => t >= Math.floor(startS) && t < Math.ceil(drainedS);
+        metrics['rollout.steadyP99Ms'] = windowPercentile(primary, 99, (t) => !during(t));
+        metrics['rollout.p99Ms'] = windowPercentile(primary, 99, during);
         const served = new Set(all.flatMap((r) => r.perPod.filter((p) => p.requests > 0).map((p) => p.pod)));
         metrics['rollout.newPodsUnserved'] = after.filter((p) => !served.has(p.name)).length;
         metrics['rollout.maxFirstServeAfterReadyS'] = firstServeAfterReady(all, event.newPods);
@@ -133,6 +137,7 @@ export async function runScenario(session: ClusterSession, file: ScenarioFile): 
             event: file.event?.type,
             eventStartS: round((event.startMs - loadStart) / 1000),
             eventEndS: round((event.endMs - loadStart) / 1000),
+            eventDrainedS: round((event.drainedMs - loadStart) / 1000),
             ...(file.event?.type === 'rollout-restart'
               ? {
                   rolloutS: round((event.endMs - event.startMs) / 1000),
@@ -302,10 +307,12 @@ async function runEvent(
     const oldPods = new Set(before.map((p) => p.name));
     const events = sliceEvents ?? [];
     await waitUntil(() => !(events.at(-1)?.endpoints ?? []).some((e) => oldPods.has(e.pod)), 60_000);
+    const drainedMs = Date.now();
     const transitions = endpointTransitions(events, oldPods);
     return {
       startMs,
       endMs,
+      drainedMs,
       newPods: await session.echoReadyTimes(),
       metrics: {
         durationS: (endMs - startMs) / 1000,
@@ -332,6 +339,7 @@ async function runEvent(
     return {
       startMs,
       endMs,
+      drainedMs: endMs,
       newPods,
       metrics: { readyAfterS: (endMs - startMs) / 1000, newPods: newPods.size },
       details: { newPods: [...newPods.keys()] },
@@ -352,6 +360,7 @@ async function runEvent(
     return {
       startMs,
       endMs,
+      drainedMs: endMs,
       newPods: new Map(),
       metrics: { downS: (endMs - goneMs) / 1000, goneAfterS: (goneMs - startMs) / 1000 },
       details: {},
