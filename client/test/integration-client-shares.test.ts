@@ -24,11 +24,11 @@ describe('client shares from the control plane', () => {
 
   beforeAll(async () => {
     backends = await startZonedBackends(3, ['zone-a', 'zone-b']);
-    // A short rate-limit interval keeps the test quick; the 5 s default is unit-tested.
+    // Short settle and rate-limit intervals keep the test quick; the defaults are unit-tested.
     server = createXdsServer({
       logger: silentLogger,
       batchWindowMs: 5,
-      clientShares: { minIntervalMs: 200, shareOnlyDelayMs: 200 },
+      clientShares: { settleMs: 200, minIntervalMs: 200, shareOnlyDelayMs: 200 },
     });
     server.sink.replaceAll([serviceEndpoints(backends)]);
     port = await server.bind('127.0.0.1:0');

@@ -61,8 +61,8 @@ describe('own zone learned from the control plane', () => {
     server = createXdsServer({
       logger: silentLogger,
       batchWindowMs: 5,
-      // A short rate-limit interval keeps the test quick; the 5 s default is unit-tested.
-      clientShares: { minIntervalMs: 200, shareOnlyDelayMs: 200 },
+      // Short settle and rate-limit intervals keep the test quick; the defaults are unit-tested.
+      clientShares: { settleMs: 200, minIntervalMs: 200, shareOnlyDelayMs: 200 },
       resolveClientZone: ({ podNamespace, podName }) =>
         podNamespace && podName ? discovery.zoneOfPod(podNamespace, podName) : undefined,
     });

@@ -21,7 +21,7 @@ import type { EndpointSink, ServicePortEndpoints } from './model.ts';
 import { toClusterLoadAssignment, validateClusterLoadAssignment } from './translate-cla.ts';
 import type { IngressConfig } from './translate-ingress.ts';
 import { buildDesiredState, type DesiredResource, sameServiceInput } from './xds-cache-build.ts';
-import { ClientShareTracker, type ZoneShares } from './xds-client-shares.ts';
+import { ClientShareTracker, type ClientShareTrackerOptions, type ZoneShares } from './xds-client-shares.ts';
 
 /** One resource as served: encoded once per version and shared by every stream. */
 export interface CachedResource {
@@ -91,14 +91,11 @@ export interface XdsCacheOptions {
   readonly scheduler?: CacheScheduler;
   /** Suffix of the DNS-style Listener aliases for proxyless gRPC (default `cluster.local`). */
   readonly clusterDomain?: string;
-  /** Fleet-share hysteresis, rate limit and ride-along delay (xds-client-shares.ts); defaults 0.05, 5 s, 30 s. */
-  readonly clientShares?: {
-    readonly thresholdShare?: number;
-    readonly minIntervalMs?: number;
-    readonly shareOnlyDelayMs?: number;
-    /** Spreads first publications over a second interval (default Math.random). */
-    readonly random?: () => number;
-  };
+  /**
+   * Fleet shares (xds-client-shares.ts): hysteresis 0.05, settle 2 s (at most 10 s), one decision per
+   * 5 s, drift pushed alone after 30–60 s; first shares and zone changes go out within the settle time.
+   */
+  readonly clientShares?: Omit<ClientShareTrackerOptions, 'scheduler' | 'onRepublish'>;
 }
 
 interface Entry extends CachedResource {

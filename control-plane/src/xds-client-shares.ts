@@ -1,21 +1,26 @@
 /**
  * The calling fleet's share per zone, per EDS resource: Envoy's zone-aware routing needs local% (the
  * share of the callers in my zone), which only the control plane sees. Streams report who
- * subscribes from which zone; this decides when a resource's published shares must change.
+ * subscribes from which zone; this decides when a resource's shares change and when that change
+ * is worth a push of its own.
  *
- * Against a push storm while a fleet (re)connects, a resource is re-published only when
- * - a zone appears or disappears, or some zone's share moved by ≥ `thresholdShare` since the last
- *   publication (hysteresis), and
- * - at least `minIntervalMs` passed since its last publication (rate limit); a change inside the
- *   interval is re-evaluated when it ends, so the final state is always published.
- * A resource's first shares are decided 1 to 2 intervals (random) after its first subscriber; when
- * its last subscriber leaves, its shares are withdrawn at once (a push to no one).
+ * Deciding. Shares are decided from a settled fleet only: once a resource's subscriber counts have
+ * not changed for `settleMs`, or, when they never stop changing, `maxSettleMs` after they first
+ * changed; and at most once per `minIntervalMs`. A decision publishes only when a zone appeared or
+ * disappeared or some zone's share moved by ≥ `thresholdShare` (hysteresis). A fleet connecting
+ * within the settle window is therefore decided once, whole: its first subscriber's `{its zone: 1}`
+ * is never published. When the last subscriber leaves, the shares are withdrawn at once (a push to
+ * no one; a fleet's last word must not greet the next one).
+ *
+ * Pushing. Decided shares ride along with the resource's next rebuild for any reason (an endpoint
+ * change carries them at no cost). Alone they are pushed
+ * - soon (after 0 to `settleMs`, random, so a control-plane restart's many first publications do
+ *   not go out in one burst) when they matter: the first shares, a zone appearing or
+ *   disappearing, and any correction within `shareOnlyDelayMs` of the first shares (a young fleet);
+ * - otherwise, for an established fleet's drift, only after `shareOnlyDelayMs` (1 to 2 times,
+ *   random), one pending push at a time: at most one share-only push per resource per delay, which
+ *   is what keeps a rollout of 1,000 clients from pushing every resource to everyone again and again.
  * Published shares are quantized to 0.01 so that bytes do not churn on tiny movements.
- *
- * Decided shares are not urgent (they nudge spill ratios; clients assume equal shares until they
- * have some), endpoint changes are. So decided shares ride along with the resource's next rebuild
- * for any reason, and a push of shares alone waits `shareOnlyDelayMs` (1 to 2 times, random): when
- * a fleet connects, or during a rollout, share updates then cost no pushes of their own.
  * No I/O; time comes from the injected scheduler.
  */
 
@@ -27,6 +32,8 @@ export interface ShareScheduler {
 }
 
 export const DEFAULT_SHARE_THRESHOLD = 0.05;
+export const DEFAULT_SHARE_SETTLE_MS = 2_000;
+export const DEFAULT_SHARE_MAX_SETTLE_MS = 10_000;
 export const DEFAULT_SHARE_MIN_INTERVAL_MS = 5_000;
 export const DEFAULT_SHARE_ONLY_DELAY_MS = 30_000;
 
@@ -38,10 +45,15 @@ export interface ClientShareTrackerOptions {
   /** Asks for a rebuild of `name` carrying its decided shares (never synchronously from `count`). */
   readonly onRepublish: (name: string) => void;
   readonly thresholdShare?: number;
+  /** Counts unchanged this long make a settled fleet, whose shares may be decided. */
+  readonly settleMs?: number;
+  /** Counts that never settle are decided anyway this long after they first changed. */
+  readonly maxSettleMs?: number;
+  /** Least time between two decisions of one resource (withdrawal excepted). */
   readonly minIntervalMs?: number;
-  /** How long decided shares wait for a ride before they are pushed alone (0: at once). */
+  /** How long a drift of an established fleet waits for a ride before it is pushed alone (0: never waits). */
   readonly shareOnlyDelayMs?: number;
-  /** In [0, 1); spreads first publications (default Math.random). */
+  /** In [0, 1); spreads pushes (default Math.random). */
   readonly random?: () => number;
 }
 
@@ -49,15 +61,26 @@ interface ResourceState {
   /** Zone → clients currently subscribed from it. */
   readonly counts: Map<string, number>;
   published: ZoneShares | undefined;
-  lastPublishedAtMs: number;
+  /** When the current shares were decided (-Infinity before the first decision). */
+  decidedAtMs: number;
+  /** When the first shares were decided; undefined before. */
+  firstDecidedAtMs: number | undefined;
+  /** Last change of `counts`. */
+  changedAtMs: number;
+  /** First change of `counts` not looked at by a decision yet; undefined when settled. */
+  unsettledSinceMs: number | undefined;
+  /** The decision timer: fires when a decision may be due, and re-arms itself if it is not. */
   timer: unknown;
-  /** Pending share-only rebuild, if decided shares are still waiting for a ride. */
+  /** Pending share-only rebuild, and when it is due. */
   pushTimer: unknown;
+  pushDueAtMs: number;
 }
 
 export class ClientShareTracker {
   private readonly options: ClientShareTrackerOptions;
   private readonly thresholdShare: number;
+  private readonly settleMs: number;
+  private readonly maxSettleMs: number;
   private readonly minIntervalMs: number;
   private readonly shareOnlyDelayMs: number;
   private readonly random: () => number;
@@ -66,6 +89,8 @@ export class ClientShareTracker {
   constructor(options: ClientShareTrackerOptions) {
     this.options = options;
     this.thresholdShare = options.thresholdShare ?? DEFAULT_SHARE_THRESHOLD;
+    this.settleMs = options.settleMs ?? DEFAULT_SHARE_SETTLE_MS;
+    this.maxSettleMs = Math.max(this.settleMs, options.maxSettleMs ?? DEFAULT_SHARE_MAX_SETTLE_MS);
     this.minIntervalMs = options.minIntervalMs ?? DEFAULT_SHARE_MIN_INTERVAL_MS;
     this.shareOnlyDelayMs = options.shareOnlyDelayMs ?? DEFAULT_SHARE_ONLY_DELAY_MS;
     this.random = options.random ?? Math.random;
@@ -74,42 +99,48 @@ export class ClientShareTracker {
   /** `delta` clients in `zone` (non-empty) started (+1) or stopped (-1) subscribing to `name`. */
   count(name: string, zone: string, delta: number): void {
     if (zone === '' || delta === 0) return;
+    const { scheduler } = this.options;
+    const nowMs = scheduler.now();
     let state = this.resources.get(name);
     if (!state) {
       state = {
         counts: new Map(),
         published: undefined,
-        // The first publication waits one interval plus a random part of another: the first
-        // subscriber's shares ({its zone: 1}) are almost surely wrong while a fleet connects, and
-        // after a control-plane restart every resource gets its first subscriber at once;
-        // publishing them all together is a push of everything to everyone (seen in bench/fanout.ts).
-        lastPublishedAtMs: this.options.scheduler.now() + this.minIntervalMs * this.random(),
+        decidedAtMs: Number.NEGATIVE_INFINITY,
+        firstDecidedAtMs: undefined,
+        changedAtMs: nowMs,
+        unsettledSinceMs: undefined,
         timer: undefined,
         pushTimer: undefined,
+        pushDueAtMs: Number.POSITIVE_INFINITY,
       };
       this.resources.set(name, state);
     }
     const next = (state.counts.get(zone) ?? 0) + delta;
     if (next > 0) state.counts.set(zone, next);
     else state.counts.delete(zone);
-    const { scheduler } = this.options;
-    if (state.counts.size === 0 && state.published !== undefined) {
+    if (state.counts.size === 0) {
+      if (state.published === undefined) {
+        // Nobody left and nothing published: forget it; the next fleet starts from scratch.
+        this.clearTimers(state);
+        this.resources.delete(name);
+        return;
+      }
+      if (state.timer !== undefined) scheduler.clearTimeout(state.timer);
       // The last subscriber left: withdraw the shares at once. Nobody receives that push, and the
       // shares of a fleet that is gone must not greet the next one (a zone-a client handed {zone-b: 1}
-      // routes as if its own zone had no callers).
-      if (state.timer !== undefined) scheduler.clearTimeout(state.timer);
-      state.timer = scheduler.setTimeout(() => this.evaluate(name, state), 0);
+      // routes as if its own zone had no callers). Through a timer: callers must not re-enter the cache.
+      const withdrawing = state;
+      withdrawing.timer = scheduler.setTimeout(() => this.onTimer(name, withdrawing), 0);
       return;
     }
-    // A pending timer re-evaluates at the end of the interval; nothing to decide before then.
+    state.changedAtMs = nowMs;
+    state.unsettledSinceMs ??= nowMs;
+    // A pending timer looks at the latest counts when it fires (and re-arms if they are not settled):
+    // no timer churn while 1,000 clients connect.
     if (state.timer !== undefined) return;
-    if (state.counts.size === 0 && state.published === undefined) {
-      this.resources.delete(name);
-      return;
-    }
-    const waitMs = Math.max(0, state.lastPublishedAtMs + this.minIntervalMs - scheduler.now());
-    // Even "now" goes through a timer: callers (stream request handlers) must not re-enter the cache.
-    if (this.moved(state)) state.timer = scheduler.setTimeout(() => this.evaluate(name, state), waitMs);
+    const armed = state;
+    armed.timer = scheduler.setTimeout(() => this.onTimer(name, armed), Math.max(0, this.dueAtMs(armed) - nowMs));
   }
 
   /** The shares any build of `name` uses now (undefined: none, publish no share metadata). */
@@ -118,44 +149,79 @@ export class ClientShareTracker {
   }
 
   close(): void {
-    for (const state of this.resources.values()) {
-      if (state.timer !== undefined) this.options.scheduler.clearTimeout(state.timer);
-      if (state.pushTimer !== undefined) this.options.scheduler.clearTimeout(state.pushTimer);
-      state.timer = undefined;
-      state.pushTimer = undefined;
-    }
+    for (const state of this.resources.values()) this.clearTimers(state);
   }
 
-  private evaluate(name: string, state: ResourceState): void {
+  /** When the counts may be decided: settled (or waited long enough), and not too soon after the last decision. */
+  private dueAtMs(state: ResourceState): number {
+    const settledAtMs = Math.min(
+      state.changedAtMs + this.settleMs,
+      (state.unsettledSinceMs ?? state.changedAtMs) + this.maxSettleMs,
+    );
+    return Math.max(settledAtMs, state.decidedAtMs + this.minIntervalMs);
+  }
+
+  private onTimer(name: string, state: ResourceState): void {
     state.timer = undefined;
-    if (!this.moved(state)) return;
+    const { scheduler } = this.options;
+    if (state.counts.size > 0) {
+      const waitMs = this.dueAtMs(state) - scheduler.now();
+      if (waitMs > 0) {
+        state.timer = scheduler.setTimeout(() => this.onTimer(name, state), waitMs);
+        return;
+      }
+    }
+    state.unsettledSinceMs = undefined;
+    this.decide(name, state);
+  }
+
+  private decide(name: string, state: ResourceState): void {
+    if (!sharesMoved(state.published, rawShares(state.counts), this.thresholdShare)) return;
+    const nowMs = this.options.scheduler.now();
+    const before = state.published;
     const shares = quantizedShares(state.counts);
     state.published = shares.size > 0 ? shares : undefined;
-    state.lastPublishedAtMs = this.options.scheduler.now();
+    state.decidedAtMs = nowMs;
     if (state.counts.size === 0) {
       // Forget resources nobody watches any more, and rebuild without shares now: no one to push to.
       this.resources.delete(name);
-      if (state.pushTimer !== undefined) this.options.scheduler.clearTimeout(state.pushTimer);
-      state.pushTimer = undefined;
+      this.clearTimers(state);
       this.options.onRepublish(name);
       return;
     }
+    state.firstDecidedAtMs ??= nowMs;
     if (this.shareOnlyDelayMs === 0) {
       this.options.onRepublish(name);
       return;
     }
-    // One pending push at a time: it always carries the latest decided shares.
-    state.pushTimer ??= this.options.scheduler.setTimeout(
-      () => {
-        state.pushTimer = undefined;
-        this.options.onRepublish(name);
-      },
-      this.shareOnlyDelayMs * (1 + this.random()),
-    );
+    const soon =
+      before === undefined || !sameZones(before, shares) || nowMs - state.firstDecidedAtMs < this.shareOnlyDelayMs;
+    this.schedulePush(name, state, soon ? this.settleMs * this.random() : this.shareOnlyDelayMs * (1 + this.random()));
   }
 
-  private moved(state: ResourceState): boolean {
-    return sharesMoved(state.published, rawShares(state.counts), this.thresholdShare);
+  /** One pending push at a time, the earliest wanted; it carries whatever is decided when it fires. */
+  private schedulePush(name: string, state: ResourceState, delayMs: number): void {
+    const { scheduler } = this.options;
+    const dueAtMs = scheduler.now() + delayMs;
+    if (state.pushTimer !== undefined) {
+      if (state.pushDueAtMs <= dueAtMs) return;
+      scheduler.clearTimeout(state.pushTimer);
+    }
+    state.pushDueAtMs = dueAtMs;
+    state.pushTimer = scheduler.setTimeout(() => {
+      state.pushTimer = undefined;
+      state.pushDueAtMs = Number.POSITIVE_INFINITY;
+      this.options.onRepublish(name);
+    }, delayMs);
+  }
+
+  private clearTimers(state: ResourceState): void {
+    const { scheduler } = this.options;
+    if (state.timer !== undefined) scheduler.clearTimeout(state.timer);
+    if (state.pushTimer !== undefined) scheduler.clearTimeout(state.pushTimer);
+    state.timer = undefined;
+    state.pushTimer = undefined;
+    state.pushDueAtMs = Number.POSITIVE_INFINITY;
   }
 }
 
@@ -172,6 +238,12 @@ export function quantizedShares(counts: ReadonlyMap<string, number>): Map<string
   const out = new Map<string, number>();
   for (const [zone, share] of rawShares(counts)) out.set(zone, Math.round(share * 100) / 100);
   return out;
+}
+
+function sameZones(a: ZoneShares, b: ZoneShares): boolean {
+  if (a.size !== b.size) return false;
+  for (const zone of a.keys()) if (!b.has(zone)) return false;
+  return true;
 }
 
 /** Hysteresis: a zone appeared or disappeared, or some zone's share moved by at least `threshold`. */

@@ -41,7 +41,7 @@ export interface XdsServerOptions {
    * unknown, and on `refreshClientZones()`.
    */
   readonly resolveClientZone?: ResolveClientZone;
-  /** Fleet-share hysteresis and rate limit (defaults 0.05, 5000 ms). */
+  /** Fleet-share settling, hysteresis and push timing (xds-client-shares.ts; defaults in the README). */
   readonly clientShares?: XdsCacheOptions['clientShares'];
 }
 
