@@ -6,7 +6,9 @@
  * - At most one unanswered response per type; changes arriving meanwhile are folded into the next.
  * - A NACK (latest nonce + error_detail) is logged and NOT answered with the same content: the
  *   next response for that type carries a newer version, or a new subscription.
- * - A request with a stale nonce is ignored (the client will re-request with the latest one).
+ * - A request with a stale nonce is ignored (the client will re-request with the latest one); a
+ *   nonce from before this stream's first response of the type (another stream, another server
+ *   instance) makes a plain request, answered like a first one.
  * - After a CDS (LDS) response, the next EDS (RDS) request is always answered, even if nothing
  *   changed: Envoy re-requests EDS for warming clusters and waits for an answer.
  * - LDS and CDS responses always carry the full set (the client deletes what is missing); an EDS
@@ -77,15 +79,19 @@ export class SotwStream implements ManagedStream {
     const state = existing ?? this.newState(typeUrl);
     const nonce = request.response_nonce;
     this.peer.logger.trace({ type: TYPE_SHORT_NAME[typeUrl], nonce, names: request.resource_names.length }, 'request');
-    if (nonce !== '' && nonce !== state.nonce) {
+    // A nonce before this stream sent anything of the type answers another stream, maybe of another
+    // server instance (a client reconnecting after a control-plane restart): it is a plain request
+    // and must be answered, as go-control-plane does. Only a nonce of this stream can be stale.
+    const ours = nonce !== '' && state.nonce !== '';
+    if (ours && nonce !== state.nonce) {
       this.peer.logger.debug(
         { type: TYPE_SHORT_NAME[typeUrl], nonce, latest: state.nonce },
         'ignoring request with stale nonce',
       );
       return;
     }
-    const isNack = nonce !== '' && request.error_detail !== null;
-    if (nonce !== '') state.awaiting = false;
+    const isNack = ours && request.error_detail !== null;
+    if (ours) state.awaiting = false;
     if (isNack) this.reportNack(typeUrl, state, request);
     const subscriptionChanged = this.updateSubscription(typeUrl, state, request.resource_names, existing === undefined);
     if (subscriptionChanged && typeUrl === TYPE_URL.clusterLoadAssignment) {

@@ -261,6 +261,37 @@ describe('ADS server, state of the world', () => {
     await eventually(() => expect(xds.log.matching(/stale nonce/).length).toBeGreaterThan(0));
   });
 
+  it("answers a reconnecting client's first request that carries a previous server instance's version and nonce", async () => {
+    const client = sotw('grpc-restart');
+    client.send({ type_url: TYPE_URL.clusterLoadAssignment, resource_names: [A] });
+    const before = await client.next();
+    client.ack(before, [A]);
+    client.close();
+    await xds.close();
+
+    // A new instance on a new port: fresh versions and nonces. The client resumes where it was.
+    xds = await startTestXds();
+    xds.cache.replaceAll([service(A, ['10.0.0.7'])]);
+    for (const previous of [
+      { version_info: before.version_info, response_nonce: before.nonce },
+      { version_info: before.version_info, response_nonce: '7', error_detail: { code: 3, message: 'old NACK' } },
+    ]) {
+      const resumed = sotw('grpc-restart');
+      resumed.send({ type_url: TYPE_URL.clusterLoadAssignment, resource_names: [A], ...previous });
+      const answer = await resumed.next('answer to a resumed subscription');
+      expect(answer.version_info).not.toBe(before.version_info);
+      expect(addresses(answer)).toEqual(['10.0.0.7']);
+      // And the stream goes on as any other: ACK, then pushes.
+      resumed.ack(answer, [A]);
+      xds.cache.replaceAll([service(A, ['10.0.0.7', '10.0.0.8'])]);
+      const push = await resumed.next('push after the resumed subscription');
+      expect(addresses(push)).toEqual(['10.0.0.7', '10.0.0.8']);
+      resumed.ack(push, [A]);
+      xds.cache.replaceAll([service(A, ['10.0.0.7'])]);
+      await resumed.next('push back');
+    }
+  });
+
   it('logs and ignores an unknown type URL and keeps serving the stream', async () => {
     const client = sotw('envoy-sds');
     client.send({
