@@ -3,7 +3,7 @@
  * server-side dry run: every object accepted, and a broken copy rejected with the field it breaks.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -11,13 +11,15 @@ import {
   type KubernetesObject,
   type V1ClusterRole,
   type V1ClusterRoleBinding,
+  type V1ConfigMap,
   type V1Container,
   type V1Deployment,
   type V1Service,
 } from '@kubernetes/client-node';
+import { parseConfig } from '@skewless/control-plane';
 import { createLogger } from '@skewless/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { type LocalApiServer, startLocalApiServer } from '../src/apiserver/local-apiserver.ts';
 import { toolPath } from '../src/apiserver/tool-path.ts';
 
@@ -88,12 +90,19 @@ const EXPECTED = [
   'ServiceAccount/skewless-control-plane',
   'ClusterRole/skewless-control-plane',
   'ClusterRoleBinding/skewless-control-plane',
+  'ConfigMap/skewless-control-plane-config',
   'Deployment/skewless-control-plane',
   'Service/skewless-control-plane',
   'Deployment/echo',
   'Service/echo',
   'Service/echo-headless',
+  'ConfigMap/envoy-ingress-bootstrap',
+  'Deployment/envoy-ingress',
+  'Service/envoy-ingress',
 ];
+/** A version pinned in tools/versions.env, the one place external versions live. */
+const pinned = (key: string) =>
+  new RegExp(`^${key}=(\\S+)$`, 'm').exec(readFileSync(join(repoRoot, 'tools/versions.env'), 'utf8'))?.[1];
 const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
 
 describe('manifests/overlays/local, rendered by kubectl kustomize', () => {
@@ -103,7 +112,7 @@ describe('manifests/overlays/local, rendered by kubectl kustomize', () => {
     objects = await render();
   });
 
-  it('renders exactly the control plane, its RBAC, the echo backend and its two baseline Services', () => {
+  it('renders exactly the control plane, its RBAC and config, the echo backend, its two baseline Services and the Envoy ingress', () => {
     expect(objects.map(ref).sort()).toEqual([...EXPECTED].sort());
   });
 
@@ -140,7 +149,11 @@ describe('manifests/overlays/local, rendered by kubectl kustomize', () => {
       .filter((o): o is V1Deployment => o.kind === 'Deployment')
       .map((d) => `${d.metadata?.name}=${onlyContainer(d).image}`)
       .sort();
-    expect(images).toEqual(['echo=skewless/backend:dev', 'skewless-control-plane=skewless/control-plane:dev']);
+    expect(images).toEqual([
+      'echo=skewless/backend:dev',
+      `envoy-ingress=envoyproxy/envoy:v${pinned('ENVOY_VERSION')}`,
+      'skewless-control-plane=skewless/control-plane:dev',
+    ]);
   });
 
   it('gives the control plane read-only access to what it watches, bound to its ServiceAccount', () => {
@@ -169,13 +182,17 @@ describe('manifests/overlays/local, rendered by kubectl kustomize', () => {
     expect(deployment.spec?.template.spec?.serviceAccountName).toBe('skewless-control-plane');
   });
 
-  it('configures the control plane through its SKEWLESS_* env, with probes on its HTTP port', () => {
+  it('configures the control plane through its SKEWLESS_* env and a config file, with probes on its HTTP port', () => {
     const deployment = find<V1Deployment>(objects, 'Deployment', 'skewless-control-plane');
     expect(deployment.spec?.replicas).toBe(1);
     expect(deployment.spec?.template.spec?.terminationGracePeriodSeconds).toBe(15);
     const container = onlyContainer(deployment);
     expect(container.command).toBeUndefined();
-    expect(container.args).toEqual(['control-plane']);
+    expect(container.args).toEqual(['control-plane', '--config', '/var/run/skewless/config.json']);
+    expect(container.volumeMounts).toEqual([{ name: 'config', mountPath: '/var/run/skewless', readOnly: true }]);
+    expect(deployment.spec?.template.spec?.volumes).toEqual([
+      { name: 'config', configMap: { name: 'skewless-control-plane-config' } },
+    ]);
     expect(Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]))).toEqual({
       SKEWLESS_NAMESPACES: 'skewless',
       SKEWLESS_XDS_ADDRESS: '0.0.0.0:18000',
@@ -232,16 +249,84 @@ describe('manifests/overlays/local, rendered by kubectl kustomize', () => {
     expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(container.lifecycle?.preStop).toEqual({ sleep: { seconds: 2 } });
 
-    for (const [name, clusterIP] of [
-      ['echo', undefined],
-      ['echo-headless', 'None'],
-    ] as const) {
-      const service = find<V1Service>(objects, 'Service', name);
-      expect(service.spec?.clusterIP, name).toBe(clusterIP);
-      expect(service.spec?.ports, name).toEqual([
-        { name: 'grpc', port: 50051, targetPort: 'grpc', protocol: 'TCP', appProtocol: 'grpc' },
-      ]);
-    }
+    const grpcPort = { name: 'grpc', port: 50051, targetPort: 'grpc', protocol: 'TCP', appProtocol: 'grpc' };
+    const echo = find<V1Service>(objects, 'Service', 'echo');
+    expect(echo.spec?.clusterIP).toBeUndefined();
+    // http: the ingress's route to GET /whoami, HTTP/1.1 upstream (appProtocol http).
+    expect(echo.spec?.ports).toEqual([
+      grpcPort,
+      { name: 'http', port: 9090, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' },
+    ]);
+    const headless = find<V1Service>(objects, 'Service', 'echo-headless');
+    expect(headless.spec?.clusterIP).toBe('None');
+    expect(headless.spec?.ports).toEqual([grpcPort]);
+  });
+
+  it("gives the control plane an ingress config that validates and names the echo ports and Envoy's TLS files", () => {
+    const configMap = find<V1ConfigMap>(objects, 'ConfigMap', 'skewless-control-plane-config');
+    const parsed = parseConfig(JSON.parse(configMap.data?.['config.json'] ?? ''));
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    const ingress = parsed.config.ingress;
+    expect(ingress?.routes.map((r) => [r.service, r.match])).toEqual([
+      ['skewless/echo:grpc', { grpcService: 'skewless.echo.v1.Echo' }],
+      ['skewless/echo:http', { pathPrefix: '/whoami' }],
+    ]);
+    const echoPorts = find<V1Service>(objects, 'Service', 'echo').spec?.ports?.map((p) => `skewless/echo:${p.name}`);
+    for (const route of ingress?.routes ?? []) expect(echoPorts).toContain(route.service);
+
+    const envoy = onlyContainer(find<V1Deployment>(objects, 'Deployment', 'envoy-ingress'));
+    const tlsMount = envoy.volumeMounts?.find((m) => m.name === 'tls')?.mountPath;
+    expect(ingress?.tls).toEqual({ certFile: `${tlsMount}/tls.crt`, keyFile: `${tlsMount}/tls.key` });
+    expect(ingress?.port).toBe(envoy.ports?.find((p) => p.name === 'https')?.containerPort);
+  });
+
+  it('runs one Envoy per zone from an ADS-only bootstrap: its zone and pod name from the downward API, TLS from a Secret', () => {
+    const deployment = find<V1Deployment>(objects, 'Deployment', 'envoy-ingress');
+    expect(deployment.spec?.replicas).toBe(3);
+    const pod = deployment.spec?.template.spec;
+    expect(pod?.topologySpreadConstraints?.map((c) => `${c.topologyKey}:${c.maxSkew}:${c.whenUnsatisfiable}`)).toEqual([
+      'topology.kubernetes.io/zone:1:DoNotSchedule',
+    ]);
+    const container = onlyContainer(deployment);
+    const args = container.args ?? [];
+    const flag = (name: string) => args[args.indexOf(name) + 1];
+    // The real image's entrypoint prepends `envoy` only when the first argument is a flag.
+    expect(args[0]).toMatch(/^--/);
+    expect(flag('--service-node')).toBe('$(POD_NAME)');
+    expect(flag('--service-zone')).toBe('$(ZONE)');
+    expect(args).toContain('--disable-hot-restart');
+    const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]));
+    expect(env).toEqual({ POD_NAME: 'metadata.name', ZONE: "metadata.labels['topology.kubernetes.io/zone']" });
+    expect(container.readinessProbe?.httpGet).toEqual({ path: '/ready', port: 'admin' });
+    expect(container.ports?.map((p) => `${p.name}:${p.containerPort}`)).toEqual(['https:8443', 'admin:9901']);
+    expect(pod?.volumes).toEqual([
+      { name: 'bootstrap', configMap: { name: 'envoy-ingress-bootstrap' } },
+      { name: 'tls', secret: { secretName: 'envoy-ingress-tls' } },
+    ]);
+
+    const configPath = flag('--config-path') ?? '';
+    const bootstrapMount = container.volumeMounts?.find((m) => m.name === 'bootstrap')?.mountPath;
+    expect(configPath.startsWith(`${bootstrapMount}/`)).toBe(true);
+    const configMap = find<V1ConfigMap>(objects, 'ConfigMap', 'envoy-ingress-bootstrap');
+    const bootstrap = parse(configMap.data?.[configPath.slice(`${bootstrapMount}/`.length)] ?? '');
+    expect(bootstrap.node.metadata).toEqual({ 'skewless.zone_priority': true });
+    expect(bootstrap.admin.address.socket_address.port_value).toBe(9901);
+    expect(bootstrap.dynamic_resources.ads_config.api_type).toBe('GRPC');
+    expect(bootstrap.dynamic_resources.lds_config).toEqual({ ads: {}, resource_api_version: 'V3' });
+    expect(bootstrap.dynamic_resources.cds_config).toEqual({ ads: {}, resource_api_version: 'V3' });
+    expect(bootstrap.static_resources.listeners).toBeUndefined();
+    const [xds] = bootstrap.static_resources.clusters;
+    const xdsAddress = xds.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
+    const controlPlane = find<V1Service>(objects, 'Service', 'skewless-control-plane');
+    expect(`${xdsAddress.address}:${xdsAddress.port_value}`).toBe(
+      `skewless-control-plane.skewless.svc.cluster.local:${controlPlane.spec?.ports?.find((p) => p.name === 'grpc-xds')?.port}`,
+    );
+
+    const service = find<V1Service>(objects, 'Service', 'envoy-ingress');
+    expect(service.spec?.trafficDistribution).toBe('PreferSameZone');
+    expect(service.spec?.ports).toEqual([
+      { name: 'https', port: 443, targetPort: 'https', protocol: 'TCP', appProtocol: 'https' },
+    ]);
   });
 });
 
