@@ -6,7 +6,7 @@ VITEST := vitest run
 # The V8 heap cap we run the control plane with: without one, V8 lets push garbage pile up (peak RSS
 # ~370 MB in the fan-out benchmark, ~250 MB with this cap, same latency). Deployments set it in NODE_OPTIONS.
 CONTROL_PLANE_HEAP_MB := 128
-CLUSTER_TEST := e2e/test/local-cluster.test.ts e2e/test/cluster-dns.test.ts
+CLUSTER_TEST := e2e/test/local-cluster.test.ts e2e/test/cluster-dns.test.ts e2e/test/envoy-ingress.test.ts
 
 .DEFAULT_GOAL := help
 .PHONY: help tools deps-node test test-control-plane test-client lint typecheck check-imports \
@@ -40,8 +40,9 @@ test-client: deps-node ## Client-library tests only (simulations, then real gRPC
 lint: deps-node ## Formatting and lint rules (biome).
 	biome check .
 
-typecheck: deps-node ## TypeScript strict type-check of every package.
+typecheck: deps-node ## TypeScript strict type-check of every package, and of the k6 scripts against @types/k6.
 	tsc -p tsconfig.json
+	tsc -p e2e/k6/tsconfig.json
 
 check-imports: deps-node ## No import cycles; package and layer boundaries hold.
 	depcruise --config .dependency-cruiser.cjs shared control-plane client testbed load e2e cli

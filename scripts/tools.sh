@@ -121,7 +121,8 @@ run_one() {
     coredns) step coredns "$COREDNS_VERSION" build_coredns ;;
     envoy) step envoy "$ENVOY_VERSION" install_envoy ;;
     k6) step k6 "$K6_VERSION" build_k6 ;;
-    cluster) for t in debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns; do run_one "$t"; done ;;
+    # envoy and k6 too: the manifests run the Envoy ingress, and the e2e suites run k6 pods (image table).
+    cluster) for t in debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6; do run_one "$t"; done ;;
     all) for t in debian node cluster envoy k6; do run_one "$t"; done ;;
     *) die "unknown tool '$1' (known: all cluster node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6)" ;;
   esac
