@@ -26,7 +26,7 @@ beforeAll(async () => {
   const began = performance.now();
   await ensureEnvoyIngress(session);
   process.stderr.write(
-    `[envoy-ingress] Envoys Ready ${((performance.now() - began) / 1000).toFixed(1)} s after apply\n`,
+    `[envoy-ingress] TLS Secret made, Envoys Ready in ${((performance.now() - began) / 1000).toFixed(1)} s\n`,
   );
   echoPods = await session.echoPods();
 }, 300_000);
