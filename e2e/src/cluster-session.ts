@@ -22,9 +22,12 @@ import {
 import type { LoadResult } from '@skewless/load';
 import type { ClusterDriver, StartedCluster } from '@skewless/testbed';
 import { toolPath } from '@skewless/testbed';
+import { ensureIngressTls } from './ingress-tls.ts';
+import { NAMESPACE } from './namespace.ts';
+
+export { NAMESPACE } from './namespace.ts';
 
 const run = promisify(execFile);
-export const NAMESPACE = 'skewless';
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const SCENARIO_TAINT = 'skewless.dev/scenario';
 
@@ -117,9 +120,12 @@ export async function openClusterSession(options: ClusterSessionOptions): Promis
   const session = sessionFor(cluster, timings);
   try {
     await phase(timings, 'apply manifests', () => applyManifests(cluster, options));
+    // The ingress certificate names the Service's ClusterIP, known only once the manifests are applied.
+    await phase(timings, 'ingress TLS secret', () => ensureIngressTls(session.core));
     await phase(timings, 'deployments ready', async () => {
       await session.waitDeploymentReady('skewless-control-plane', 120_000);
       await session.waitDeploymentReady('echo', 120_000);
+      await session.waitDeploymentReady('envoy-ingress', 120_000);
     });
     return session;
   } catch (error) {

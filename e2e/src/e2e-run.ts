@@ -5,7 +5,7 @@
  * failure or Ctrl-C. A run killed outright (kill -9) is cleared by the next run's first step.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { localClusterDriver } from '@skewless/testbed';
 import { type ClusterSession, openClusterSession } from './cluster-session.ts';
@@ -14,10 +14,7 @@ import { readScenarioDir, type ScenarioFile } from './scenario-file.ts';
 import type { ScenarioResult } from './scenario-metrics.ts';
 import { runScenario } from './scenario-runner.ts';
 
-export const NOT_YET = [
-  '#5 envoy-ingress (k6 through an Envoy ingress in the cluster)',
-  '#6 kind, k3s and existing-cluster drivers, images, nightly pipeline',
-];
+export const NOT_YET = ['#6 kind, k3s and existing-cluster drivers, images, nightly pipeline'];
 
 /** The suite `make e2e` runs: every file in e2e/scenarios. */
 export function scenarioDir(repoRoot: string): string {
@@ -83,6 +80,8 @@ export async function runSuite(options: SuiteOptions): Promise<number> {
   /** How the printed lines name the results folder (relative to where the user ran from). */
   const shown = path.relative(process.cwd(), resultsDir) || '.';
   mkdirSync(resultsDir, { recursive: true });
+  // Logs are collected after a failure; an earlier run's must not be mistaken for this one's.
+  rmSync(path.join(resultsDir, 'logs'), { recursive: true, force: true });
   process.stdout.write(`e2e: local cluster, scenarios: ${selected.map((s) => s.name).join(', ')}\n`);
   for (const item of NOT_YET) process.stdout.write(`e2e: not built yet: ${item}\n`);
   let session: ClusterSession | undefined;

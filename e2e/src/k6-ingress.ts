@@ -6,30 +6,21 @@
  * clients'.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { ECHO_PROTO_FILE } from '@skewless/shared';
-import { makeServingCert } from '@skewless/testbed';
 import type { ClusterSession } from './cluster-session.ts';
+
 import { NAMESPACE } from './cluster-session.ts';
 import { type EnvoyIngressStats, envoyIngressStats, parseEnvoyAdminOutput } from './envoy-ingress-stats.ts';
+import { ENVOY_INGRESS, ensureIngressTls } from './ingress-tls.ts';
 import { type K6LoadResult, k6LoadResult, parseK6Summary } from './k6-summary.ts';
+
+export { ENVOY_INGRESS } from './ingress-tls.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 const K6_DIR = join(REPO_ROOT, 'e2e', 'k6');
-
-/** The ingress objects of manifests/base/envoy-ingress.yaml. */
-export const ENVOY_INGRESS = {
-  deployment: 'envoy-ingress',
-  service: 'envoy-ingress',
-  port: 443,
-  /** What k6 dials: the Service by cluster DNS (the certificate names it, and its ClusterIP). */
-  host: `envoy-ingress.${NAMESPACE}.svc.cluster.local`,
-  tlsSecret: 'envoy-ingress-tls',
-  adminPort: 9901,
-} as const;
 
 const SCENARIO_TAINT = 'skewless.dev/scenario';
 const SCRIPTS_MOUNT = '/var/run/k6/scripts';
@@ -162,60 +153,13 @@ export async function envoyStats(session: ClusterSession): Promise<EnvoyIngressS
 }
 
 /**
- * Makes the ingress's TLS Secret when it is missing — a CA and a leaf for the Service's DNS names and
- * ClusterIP (`tls.crt`, `tls.key`, and `ca.crt` for clients) — and waits until every Envoy is Ready.
- * Envoy pods created before the Secret existed are deleted so their Deployment replaces them: a kubelet
- * would retry the Secret volume by itself, the local node agent does not. Returns the CA (PEM).
+ * The CA of the ingress's TLS Secret, once every Envoy is Ready. The session makes the Secret when it
+ * applies the manifests (ingress-tls.ts); this also makes it for a session that predates it.
  */
 export async function ensureEnvoyIngress(session: ClusterSession, timeoutMs = 120_000): Promise<string> {
-  const existing = await session.core
-    .readNamespacedSecret({ name: ENVOY_INGRESS.tlsSecret, namespace: NAMESPACE })
-    .catch(() => undefined);
-  let caPem = existing?.data?.['ca.crt'] ? Buffer.from(existing.data['ca.crt'], 'base64').toString('utf8') : '';
-  if (!existing) {
-    caPem = await createTlsSecret(session.core);
-    const pods = await session.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: 'app=envoy-ingress' });
-    for (const pod of pods.items) {
-      const waiting = pod.status?.containerStatuses?.some(
-        (c) => c.state?.waiting?.reason === 'CreateContainerConfigError',
-      );
-      if (waiting) await deletePod(session.core, pod.metadata?.name ?? '');
-    }
-  }
+  const caPem = await ensureIngressTls(session.core);
   await session.waitDeploymentReady(ENVOY_INGRESS.deployment, timeoutMs);
   return caPem;
-}
-
-async function createTlsSecret(core: CoreV1Api): Promise<string> {
-  const service = await core.readNamespacedService({ name: ENVOY_INGRESS.service, namespace: NAMESPACE });
-  const clusterIp = service.spec?.clusterIP;
-  const name = ENVOY_INGRESS.service;
-  const dir = mkdtempSync(join(tmpdir(), 'skewless-ingress-tls-'));
-  try {
-    const cert = await makeServingCert(dir, {
-      commonName: name,
-      dnsNames: [name, `${name}.${NAMESPACE}`, `${name}.${NAMESPACE}.svc`, ENVOY_INGRESS.host],
-      ips: clusterIp && clusterIp !== 'None' ? [clusterIp] : [],
-    });
-    const b64 = (text: string) => Buffer.from(text).toString('base64');
-    await core.createNamespacedSecret({
-      namespace: NAMESPACE,
-      body: {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        type: 'kubernetes.io/tls',
-        metadata: {
-          name: ENVOY_INGRESS.tlsSecret,
-          namespace: NAMESPACE,
-          labels: { 'app.kubernetes.io/name': 'envoy-ingress', 'app.kubernetes.io/part-of': 'skewless' },
-        },
-        data: { 'tls.crt': b64(cert.certPem), 'tls.key': b64(cert.keyPem), 'ca.crt': b64(cert.caPem) },
-      },
-    });
-    return cert.caPem;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** The k6 scripts and echo.proto, as the pods mount them (one ConfigMap per run: no stale copy). */

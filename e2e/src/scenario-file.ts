@@ -10,7 +10,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 
 /** How a load group's clients reach the echo pods. */
-export const CLIENTS = ['skewless', 'pick-first', 'round-robin'] as const;
+export const CLIENTS = ['skewless', 'pick-first', 'round-robin', 'k6'] as const;
 export type ClientKind = (typeof CLIENTS)[number];
 
 const name = z.string().regex(/^[a-z][a-z0-9-]*$/, 'lowercase letters, digits and -, starting with a letter');
@@ -22,15 +22,20 @@ const loadGroupSchema = z.strictObject({
   name,
   /**
    * `skewless`: our client through the control plane's EDS; `pick-first`: grpc-js's default through the
-   * echo ClusterIP (kube-proxy); `round-robin`: grpc-js round_robin over the headless Service's DNS.
+   * echo ClusterIP (kube-proxy); `round-robin`: grpc-js round_robin over the headless Service's DNS;
+   * `k6`: k6 pods (e2e/k6/echo-load.ts) through the Envoy ingress or to the ClusterIP.
    */
   client: z.enum(CLIENTS),
+  /** k6 only: `envoy` (the ingress Service, TLS; default) or `cluster-ip` (the echo ClusterIP, gRPC). */
+  target: z.enum(['envoy', 'cluster-ip']).optional(),
+  /** k6 only: Echo over gRPC (default) or GET /whoami over HTTP/2 (TLS, through Envoy). */
+  protocol: z.enum(['grpc', 'http2']).optional(),
   /** Our client's balancing strategy (skewless only; default p2c). */
   strategy: z.string().min(1).optional(),
   /** Load client pods in each zone (default 1), or only in the zones listed in `zones`. */
   clientsPerZone: positiveInt.max(20).default(1),
   zones: z.array(z.string().min(1)).min(1).optional(),
-  /** Long-lived channels (connections) per client. */
+  /** Long-lived channels (connections) per client; for k6, its VUs (one connection each). */
   channels: positiveInt.max(100).default(1),
   /** Requests per second, per client. */
   rate: z.number().positive().max(10_000),
@@ -117,6 +122,7 @@ export const EVENT_PREFIXES = {
   scale: 'event scale',
   outage: 'event control-plane-outage',
   zoneDown: 'backends.zoneDown',
+  envoy: 'a k6 load group through the Envoy ingress',
 } as const;
 
 export class ScenarioFileError extends Error {
@@ -185,6 +191,11 @@ function crossChecks(s: ScenarioFile): string[] {
     if (g.name in EVENT_PREFIXES) problems.push(`load[${i}].name: '${g.name}' is reserved for the ${g.name} metrics`);
     if (g.strategy !== undefined && g.client !== 'skewless')
       problems.push(`load[${i}].strategy: only the skewless client has strategies (${g.client} is grpc-js's own)`);
+    if (g.client !== 'k6' && (g.target !== undefined || g.protocol !== undefined))
+      problems.push(`load[${i}]: target and protocol are k6's (this group's client is ${g.client})`);
+    if (g.client === 'k6' && g.warmupS > 0) problems.push(`load[${i}].warmupS: k6 groups have no warm-up`);
+    if (g.client === 'k6' && g.protocol === 'http2' && g.target === 'cluster-ip')
+      problems.push(`load[${i}].protocol: http2 goes through the Envoy ingress (the backends speak HTTP/1.1)`);
     if (s.event && s.event.afterS >= g.durationS + g.warmupS)
       problems.push(`event.afterS: ${s.event.afterS} s is after load[${i}] ('${g.name}') has ended`);
   });
@@ -196,6 +207,7 @@ function crossChecks(s: ScenarioFile): string[] {
     scale: s.event?.type === 'scale',
     outage: s.event?.type === 'control-plane-outage',
     zoneDown: s.backends.zoneDown !== undefined,
+    envoy: s.load.some((g) => g.client === 'k6' && g.target !== 'cluster-ip'),
   };
   const metricPrefix = (metric: string, where: string) => {
     const prefix = metric.split('.')[0] ?? '';
@@ -206,7 +218,7 @@ function crossChecks(s: ScenarioFile): string[] {
       return;
     }
     problems.push(
-      `${where}: '${prefix}' is neither a load group (${[...groups].join(', ')}) nor one of all, rollout, scale, outage, zoneDown`,
+      `${where}: '${prefix}' is neither a load group (${[...groups].join(', ')}) nor one of ${Object.keys(EVENT_PREFIXES).join(', ')}`,
     );
   };
   s.assert.forEach((a, i) => {

@@ -6,10 +6,14 @@
  */
 import type { LoadResult } from '@skewless/load';
 import { type ClusterSession, type EchoPod, type EndpointSliceEvent, NAMESPACE } from './cluster-session.ts';
+import type { EnvoyIngressStats } from './envoy-ingress-stats.ts';
+import { envoyStats, runK6Group } from './k6-ingress.ts';
+import type { K6LoadResult } from './k6-summary.ts';
 import type { LoadGroup, ScenarioFile } from './scenario-file.ts';
 import {
   type Assertion,
   checkAssertions,
+  evenness,
   groupMetrics,
   round,
   type ScenarioResult,
@@ -54,19 +58,24 @@ export async function runScenario(session: ClusterSession, file: ScenarioFile): 
     restores.push(async () => watch?.stop());
 
     const groups = await Promise.all(file.load.map(async (group) => ({ group, args: await loadArgs(session, group) })));
+    // Envoy's counters are cumulative: the scenario's own share is the difference to this snapshot.
+    const throughEnvoy = file.load.some((g) => g.client === 'k6' && g.target !== 'cluster-ip');
+    const envoyBefore = throughEnvoy ? await envoyStats(session) : [];
     const running = groups.map(({ group, args }) =>
-      session.runLoadPods(
-        `${file.name}-${group.name}`,
-        clientZones(session, group).map((zone) => ({ zone, args })),
-        (group.warmupS + group.durationS + LOAD_POD_SLACK_S) * 1000,
-      ),
+      group.client === 'k6'
+        ? runK6Group(session, k6Specs(session, file, group, before))
+        : session.runLoadPods(
+            `${file.name}-${group.name}`,
+            clientZones(session, group).map((zone) => ({ zone, args })),
+            (group.warmupS + group.durationS + LOAD_POD_SLACK_S) * 1000,
+          ),
     );
     // A failed group must not leave the others' rejections unhandled while the event runs.
     const settled = Promise.allSettled(running);
     let event: EventRecord | undefined;
     if (file.event) {
       const clients = sum(groups.map(({ group }) => clientZones(session, group).length));
-      await session.waitPodsRunning('app=load', clients, 90_000);
+      await session.waitPodsRunning('app in (load,k6)', clients, 90_000);
       await sleep(file.event.afterS * 1000);
       event = await runEvent(session, file, before, restores, watch?.events);
     }
@@ -88,10 +97,14 @@ export async function runScenario(session: ClusterSession, file: ScenarioFile): 
       const own = groupMetrics(r, summary);
       if (faulted) Object.assign(own, faultMetrics(summary, faulted.pod, after));
       if (file.event?.type === 'scale' && event) Object.assign(own, newPodMetrics(r, event, after, loadStart));
+      if (group.client === 'k6') Object.assign(own, k6Metrics(r as K6LoadResult[]));
       for (const [key, value] of Object.entries(own)) metrics[`${group.name}.${key}`] = value;
       groupDetails[group.name] = {
         client: group.client,
-        target: args[args.indexOf('--target') + 1],
+        target:
+          group.client === 'k6'
+            ? `${group.target ?? 'envoy'} (${group.protocol ?? 'grpc'})`
+            : args[args.indexOf('--target') + 1],
         strategy: group.strategy ?? null,
         clients: r.map((c) => ({ client: c.client, zone: c.zone, zoneRouting: c.zoneRouting ?? null })),
         perPod: summary.perPod,
@@ -103,6 +116,11 @@ export async function runScenario(session: ClusterSession, file: ScenarioFile): 
     const all = results.flat();
     metrics['all.requests'] = sum(all.map((r) => r.totals.requests));
     metrics['all.errors'] = sum(all.map((r) => r.totals.errors));
+    let envoy: EnvoyIngressStats[] | undefined;
+    if (throughEnvoy) {
+      envoy = await envoyStats(session);
+      Object.assign(metrics, envoyMetrics(envoy, envoyBefore));
+    }
     if (file.backends.zoneDown)
       Object.assign(metrics, zoneDownMetrics(file, results[primaryIndex(file)] ?? [], after, setupDetails));
     if (event) {
@@ -131,6 +149,7 @@ export async function runScenario(session: ClusterSession, file: ScenarioFile): 
       groups: groupDetails,
       ...(skewRatio ? { skewRatio: skewRatio.ratio } : {}),
       ...(faulted ? { faultedPod: faulted.pod, fault: faulted.fault } : {}),
+      ...(envoy ? { envoy } : {}),
       ...setupDetails,
       ...(event
         ? {
@@ -178,7 +197,81 @@ function clientZones(session: ClusterSession, group: LoadGroup): string[] {
   return zones.flatMap((zone) => Array.from({ length: group.clientsPerZone }, () => zone));
 }
 
+/** One k6 pod per client, as skewless load pods are placed; k6 counts per pod only the pods it is told of. */
+function k6Specs(session: ClusterSession, file: ScenarioFile, group: LoadGroup, pods: readonly EchoPod[]) {
+  return clientZones(session, group).map((zone, i) => ({
+    name: `${file.name}-${group.name}-${i}`,
+    zone,
+    target: group.target ?? 'envoy',
+    protocol: group.protocol ?? 'grpc',
+    rate: group.rate,
+    durationS: group.durationS,
+    pods: pods.map((p) => p.name),
+    vus: group.channels,
+    delayMs: group.delayMs,
+  }));
+}
+
+/** What only k6 reports: calls it could not start (no free VU) and the HTTP versions negotiated. */
+function k6Metrics(results: readonly K6LoadResult[]): Record<string, number | null> {
+  const protocols = results.flatMap((r) => Object.entries(r.httpProtocols));
+  const http = sum(protocols.map(([, n]) => n));
+  return {
+    droppedCalls: sum(results.map((r) => r.droppedIterations)),
+    callErrors: sum(results.map((r) => r.totals.errors - r.droppedIterations)),
+    httpH2Share: http > 0 ? sum(protocols.filter(([p]) => p === 'HTTP/2.0').map(([, n]) => n)) / http : null,
+  };
+}
+
+/**
+ * Envoy's own view of the ingress, from every Envoy's admin stats: xDS health, and how each Envoy
+ * routed the scenario's requests (counters minus `before`): to its own zone, and evenly over its pods.
+ */
+function envoyMetrics(
+  stats: readonly EnvoyIngressStats[],
+  before: readonly EnvoyIngressStats[],
+): Record<string, number | null> {
+  const clusters = stats.flatMap((e) => e.clusters);
+  const downstream = stats.map((e) => e.downstream);
+  const connections = sum(downstream.map((d) => d.cxTotal));
+  let sameZone = 0;
+  let routed = 0;
+  let worstEvenness: number | null = null;
+  for (const envoy of stats) {
+    const earlier = before.find((e) => e.pod === envoy.pod);
+    for (const cluster of envoy.clusters) {
+      const earlierHosts = earlier?.clusters.find((c) => c.name === cluster.name)?.hosts ?? [];
+      const sent = cluster.hosts.map((h) => ({
+        zone: h.zone,
+        requests: h.rqTotal - (earlierHosts.find((e) => e.address === h.address)?.rqTotal ?? 0),
+      }));
+      routed += sum(sent.map((h) => h.requests));
+      const local = sent.filter((h) => h.zone === envoy.zone);
+      sameZone += sum(local.map((h) => h.requests));
+      const { maxOverMean } = evenness(local.map((h) => h.requests));
+      if (maxOverMean !== null && sum(local.map((h) => h.requests)) >= 30)
+        worstEvenness = Math.max(worstEvenness ?? 0, maxOverMean);
+    }
+  }
+  return {
+    'envoy.instances': stats.length,
+    'envoy.unreadable': stats.filter((e) => e.error !== undefined).length,
+    'envoy.notConnectedToControlPlane': stats.filter((e) => !e.controlPlaneConnected).length,
+    'envoy.updatesAccepted': sum(stats.map((e) => e.lds.success + e.cds.success + e.rds.success)),
+    'envoy.updatesRejected': sum(stats.map((e) => e.lds.rejected + e.cds.rejected + e.rds.rejected)),
+    'envoy.downstreamRequests': sum(downstream.map((d) => d.rqTotal)),
+    'envoy.downstream5xx': sum(downstream.map((d) => d.rq5xx)),
+    'envoy.downstreamHttp2Share': connections > 0 ? sum(downstream.map((d) => d.cxHttp2)) / connections : null,
+    'envoy.upstreamRequests': sum(clusters.map((c) => c.rqTotal)),
+    'envoy.upstream5xx': sum(clusters.map((c) => c.rq5xx)),
+    'envoy.routedRequests': routed,
+    'envoy.sameZoneShare': routed > 0 ? sameZone / routed : null,
+    'envoy.maxOverMeanInZone': worstEvenness,
+  };
+}
+
 async function loadArgs(session: ClusterSession, group: LoadGroup): Promise<string[]> {
+  if (group.client === 'k6') return [];
   const target =
     group.client === 'skewless'
       ? ECHO_TARGET

@@ -34,8 +34,10 @@ describe('scenario files', () => {
       'zone-locality',
       'zone-spillover',
       'rolling-restart',
+      'rollout-latency',
       'scale-up',
       'slow-pod',
+      'envoy-ingress',
       'control-plane-outage',
     ]);
     expect(suite.filter((s) => s.quick).map((s) => s.name)).toEqual([
@@ -107,7 +109,7 @@ assert:
       "load[1].strategy: only the skewless client has strategies (pick-first is grpc-js's own)",
       "event.afterS: 9 s is after load[1] ('ours') has ended",
       "primary: 'nobody' is not a load group (ours)",
-      "assert[0].metric: 'theirs' is neither a load group (ours) nor one of all, rollout, scale, outage, zoneDown",
+      "assert[0].metric: 'theirs' is neither a load group (ours) nor one of all, rollout, scale, outage, zoneDown, envoy",
       "assert[1].metric: 'scale.readyAfterS' needs event scale",
     ]);
   });

@@ -1,0 +1,2 @@
+/** The namespace the manifests deploy Skewless and the echo backends into; scenarios work only there. */
+export const NAMESPACE = 'skewless';
