@@ -551,6 +551,8 @@ function zoneDownMetrics(
 
 /** The ratio of a baseline group's skew to ours, when the file has both (printed, and in details). */
 function comparedSkew(file: ScenarioFile, metrics: Record<string, number | null>) {
+  // With an event, a fault or a zone down, uneven is what the scenario makes: no skew to compare.
+  if (file.event || file.backends.faults.length > 0 || file.backends.zoneDown) return undefined;
   const ours = file.load.find((g) => g.client === 'skewless');
   const baseline = file.load.find((g) => g.client !== 'skewless');
   if (!ours || !baseline) return undefined;
