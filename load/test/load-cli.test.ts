@@ -44,10 +44,10 @@ function exited(child: ChildProcess, timeoutMs = 30_000): Promise<Exited> {
       child.kill('SIGKILL');
       reject(new Error(`CLI still running after ${timeoutMs} ms; stderr:\n${stderr}`));
     }, timeoutMs);
-    child.on('exit', (code) => {
+    // 'close' fires once the process has exited and its pipes are drained.
+    child.on('close', (code) => {
       clearTimeout(timer);
-      // Let the pipes drain before reading them.
-      setImmediate(() => resolve({ code, stdout, stderr }));
+      resolve({ code, stdout, stderr });
     });
   });
 }

@@ -420,7 +420,8 @@ describe('skewless backend, the real command', () => {
     child.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // 'close', not 'exit': 'exit' can fire before the last stderr chunks are read, and the test reads them.
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     return { child, stderr: () => stderr, exited };
   }
 
