@@ -11,7 +11,7 @@ CLUSTER_TEST := e2e/test/local-cluster.test.ts e2e/test/cluster-dns.test.ts e2e/
 .DEFAULT_GOAL := help
 .PHONY: help tools deps-node test test-control-plane test-client lint typecheck check-imports \
 	bench-control-plane bench-client bench-cluster e2e cluster-up cluster-down gen-protos format clean
-.PHONY: report reproduce
+.PHONY: report reproduce validate-manifests
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -46,6 +46,10 @@ typecheck: deps-node ## TypeScript strict type-check of every package, and of th
 
 check-imports: deps-node ## No import cycles; package and layer boundaries hold.
 	depcruise --config .dependency-cruiser.cjs shared control-plane client testbed load e2e cli
+
+validate-manifests: deps-node ## Render every overlay (local, kind, k3s) and server-side dry-run it against a real kube-apiserver.
+	@$(TOOLS) etcd kube-apiserver kubectl
+	$(VITEST) testbed/test/manifests.test.ts
 
 bench-control-plane: deps-node ## 1,000 ADS subscribers, 5,000 endpoints: change → last subscriber latency and RSS.
 	node --max-old-space-size=$(CONTROL_PLANE_HEAP_MB) control-plane/bench/fanout.ts

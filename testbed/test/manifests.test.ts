@@ -1,6 +1,8 @@
 /**
  * manifests/overlays/local as kubectl renders it (kustomize), then as a real kube-apiserver judges it in a
- * server-side dry run: every object accepted, and a broken copy rejected with the field it breaks.
+ * server-side dry run: every object accepted, and a broken copy rejected with the field it breaks. The kind
+ * and k3s overlays likewise (`make validate-manifests`): the same objects, our images never pulled, and
+ * every object accepted by the API server.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,8 +54,8 @@ function kubectl(args: readonly string[], input?: string): Promise<KubectlResult
   });
 }
 
-async function render(): Promise<KubernetesObject[]> {
-  const result = await kubectl(['kustomize', OVERLAY]);
+async function render(overlay = OVERLAY): Promise<KubernetesObject[]> {
+  const result = await kubectl(['kustomize', overlay]);
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   return parseAllDocuments(result.stdout).map((doc) => {
@@ -330,65 +332,107 @@ describe('manifests/overlays/local, rendered by kubectl kustomize', () => {
   });
 });
 
-describe('manifests/overlays/local against a real kube-apiserver (server-side dry run)', () => {
-  let server: LocalApiServer;
-  let scratch: string;
-  let objects: KubernetesObject[];
-  const serverArgs = () => [`--kubeconfig=${server.kubeconfigPath}`, `--cache-dir=${join(scratch, 'kube-cache')}`];
+describe('manifests/overlays/{kind,k3s}, rendered by kubectl kustomize', () => {
+  let local: KubernetesObject[];
 
   beforeAll(async () => {
-    scratch = mkdtempSync(join(tmpdir(), 'skewless-manifests-'));
-    objects = await render();
-    server = await startLocalApiServer({ logger });
-    // A dry run creates nothing, so the namespaced objects need their Namespace to exist for real.
-    const namespace = find<KubernetesObject>(objects, 'Namespace', NAMESPACE);
-    const created = await kubectl(['apply', '--server-side', '-f', '-', ...serverArgs()], stringify(namespace));
-    expect(created.stderr).toBe('');
-    expect(created.stdout.trim()).toBe('namespace/skewless serverside-applied');
-  });
-  afterAll(async () => {
-    await server?.stop();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    local = await render();
   });
 
-  it('accepts every object of the overlay and persists none of them', async () => {
-    const result = await kubectl(['apply', '--server-side', '--dry-run=server', '-k', OVERLAY, ...serverArgs()]);
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
-    const applied = result.stdout.trim().split('\n').sort();
-    expect(applied).toEqual(objects.map((o) => `${kubectlName(o)} serverside-applied (server dry run)`).sort());
-
-    const apps = server.kubeConfig.makeApiClient(AppsV1Api);
-    expect((await apps.listNamespacedDeployment({ namespace: NAMESPACE })).items).toEqual([]);
-  });
-
-  it.each([
-    {
-      broken: 'a zero maxSkew',
-      field: /spec\.template\.spec\.topologySpreadConstraints\[0\]\.maxSkew: Invalid value: 0/,
-      breakIt: (d: V1Deployment) => {
-        d.spec!.template.spec!.topologySpreadConstraints![0]!.maxSkew = 0;
-      },
+  it.each(['kind', 'k3s'])(
+    '%s renders the objects of the local overlay, with our images never pulled',
+    async (name) => {
+      const objects = await render(`manifests/overlays/${name}`);
+      expect(objects.map(ref).sort()).toEqual([...EXPECTED].sort());
+      const policies = Object.fromEntries(
+        objects
+          .filter((o): o is V1Deployment => o.kind === 'Deployment')
+          .map((d) => [d.metadata?.name, onlyContainer(d).imagePullPolicy ?? 'default']),
+      );
+      // Our images are imported into the nodes (kind load, ctr images import); Envoy's is pulled (base's policy).
+      expect(policies).toEqual({ 'skewless-control-plane': 'Never', echo: 'Never', 'envoy-ingress': 'IfNotPresent' });
+      const echo = find<V1Deployment>(objects, 'Deployment', 'echo');
+      expect(echo.spec?.replicas).toBe(9);
+      expect(onlyContainer(echo).image).toBe('skewless/backend:dev');
+      expect(onlyContainer(find<V1Deployment>(objects, 'Deployment', 'skewless-control-plane')).image).toBe(
+        'skewless/control-plane:dev',
+      );
+      // Apart from the pull policy, the same objects as the local overlay.
+      const withoutPolicy = (objs: KubernetesObject[]) =>
+        objs.map((o) => {
+          const copy = structuredClone(o) as V1Deployment;
+          for (const c of copy.kind === 'Deployment' ? (copy.spec?.template.spec?.containers ?? []) : []) {
+            delete c.imagePullPolicy;
+          }
+          return copy;
+        });
+      expect(withoutPolicy(objects)).toEqual(withoutPolicy(local));
     },
-    {
-      broken: 'a misspelt probe field',
-      field:
-        /\.spec\.template\.spec\.containers\[name="echo"\]\.readinessProbe\.grpcPort: field not declared in schema/,
-      breakIt: (d: V1Deployment) => {
-        Object.assign(d.spec!.template.spec!.containers[0]!.readinessProbe!, { grpcPort: 50051 });
-      },
-    },
-  ])('rejects an echo Deployment with $broken, naming the field', async ({ field, breakIt }) => {
-    const deployment = structuredClone(find<V1Deployment>(objects, 'Deployment', 'echo'));
-    breakIt(deployment);
-    const dir = mkdtempSync(join(scratch, 'broken-'));
-    writeFileSync(join(dir, 'echo-deployment.yaml'), stringify(deployment));
-    const result = await kubectl(['apply', '--server-side', '--dry-run=server', '-f', dir, ...serverArgs()]);
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toMatch(field);
-    expect(result.stdout).toBe('');
-  });
+  );
 });
+
+describe.each([OVERLAY, 'manifests/overlays/kind', 'manifests/overlays/k3s'])(
+  '%s against a real kube-apiserver (server-side dry run)',
+  (overlay) => {
+    let server: LocalApiServer;
+    let scratch: string;
+    let objects: KubernetesObject[];
+    const serverArgs = () => [`--kubeconfig=${server.kubeconfigPath}`, `--cache-dir=${join(scratch, 'kube-cache')}`];
+
+    beforeAll(async () => {
+      scratch = mkdtempSync(join(tmpdir(), 'skewless-manifests-'));
+      objects = await render(overlay);
+      server = await startLocalApiServer({ logger });
+      // A dry run creates nothing, so the namespaced objects need their Namespace to exist for real.
+      const namespace = find<KubernetesObject>(objects, 'Namespace', NAMESPACE);
+      const created = await kubectl(['apply', '--server-side', '-f', '-', ...serverArgs()], stringify(namespace));
+      expect(created.stderr).toBe('');
+      expect(created.stdout.trim()).toBe('namespace/skewless serverside-applied');
+    });
+    afterAll(async () => {
+      await server?.stop();
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+    });
+
+    it('accepts every object of the overlay and persists none of them', async () => {
+      const result = await kubectl(['apply', '--server-side', '--dry-run=server', '-k', overlay, ...serverArgs()]);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const applied = result.stdout.trim().split('\n').sort();
+      expect(applied).toEqual(objects.map((o) => `${kubectlName(o)} serverside-applied (server dry run)`).sort());
+
+      const apps = server.kubeConfig.makeApiClient(AppsV1Api);
+      expect((await apps.listNamespacedDeployment({ namespace: NAMESPACE })).items).toEqual([]);
+    });
+
+    it.each([
+      {
+        broken: 'a zero maxSkew',
+        field: /spec\.template\.spec\.topologySpreadConstraints\[0\]\.maxSkew: Invalid value: 0/,
+        breakIt: (d: V1Deployment) => {
+          d.spec!.template.spec!.topologySpreadConstraints![0]!.maxSkew = 0;
+        },
+      },
+      {
+        broken: 'a misspelt probe field',
+        field:
+          /\.spec\.template\.spec\.containers\[name="echo"\]\.readinessProbe\.grpcPort: field not declared in schema/,
+        breakIt: (d: V1Deployment) => {
+          Object.assign(d.spec!.template.spec!.containers[0]!.readinessProbe!, { grpcPort: 50051 });
+        },
+      },
+    ])('rejects an echo Deployment with $broken, naming the field', async ({ field, breakIt }) => {
+      const deployment = structuredClone(find<V1Deployment>(objects, 'Deployment', 'echo'));
+      breakIt(deployment);
+      const dir = mkdtempSync(join(scratch, 'broken-'));
+      writeFileSync(join(dir, 'echo-deployment.yaml'), stringify(deployment));
+      const result = await kubectl(['apply', '--server-side', '--dry-run=server', '-f', dir, ...serverArgs()]);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(field);
+      expect(result.stdout).toBe('');
+    });
+  },
+);
 
 describe('manifests without kubectl', () => {
   it('fails with a message that names `scripts/tools.sh kubectl`', async () => {
