@@ -134,16 +134,16 @@ export function evenness(counts: readonly number[]): { maxOverMean: number | nul
 
 /**
  * A percentile (ms) over the clients' seconds `t` (timeline clock) for which `inWindow(t)` holds, from
- * their per-second histograms added up; null when no call succeeded in the window.
+ * their per-second histograms added up; null when no call succeeded in the window. `of` picks the
+ * histogram: the calls' latency (default) or how late they went out (`sendLagHdr`).
  */
 export function windowPercentile(
   results: readonly LoadResult[],
   percentile: number,
   inWindow: (t: number) => boolean = () => true,
+  of: 'latencyHdr' | 'sendLagHdr' = 'latencyHdr',
 ): number | null {
-  const hdrs = results.flatMap((r) =>
-    r.timeline.filter((p) => p.latencyHdr && inWindow(p.t)).map((p) => p.latencyHdr as string),
-  );
+  const hdrs = results.flatMap((r) => r.timeline.filter((p) => p[of] && inWindow(p.t)).map((p) => p[of] as string));
   return percentileOf(hdrs, percentile);
 }
 

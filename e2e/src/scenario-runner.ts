@@ -134,6 +134,10 @@ export async function runScenario(session: ClusterSession, file: ScenarioFile): 
         const during = (t: number) => t >= Math.floor(startS) && t < Math.ceil(drainedS);
         metrics['rollout.steadyP99Ms'] = windowPercentile(primary, 99, (t) => !during(t));
         metrics['rollout.p99Ms'] = windowPercentile(primary, 99, during);
+        // How late the clients' own calls went out, same windows: a client waiting for the CPU shows here
+        // before any backend or routing is involved, and open-loop latency counts that wait.
+        metrics['rollout.steadySendLagP99Ms'] = windowPercentile(primary, 99, (t) => !during(t), 'sendLagHdr');
+        metrics['rollout.sendLagP99Ms'] = windowPercentile(primary, 99, during, 'sendLagHdr');
         const served = new Set(all.flatMap((r) => r.perPod.filter((p) => p.requests > 0).map((p) => p.pod)));
         metrics['rollout.newPodsUnserved'] = after.filter((p) => !served.has(p.name)).length;
         metrics['rollout.maxFirstServeAfterReadyS'] = firstServeAfterReady(all, event.newPods);

@@ -21,6 +21,8 @@ interface Second {
   readonly perPod: Map<string, number>;
   /** Created on the second's first success. */
   latency?: Histogram;
+  /** How late this second's calls went out against their schedule; created on its first send. */
+  sendLag?: Histogram;
 }
 
 /** Empty identity fields would make keys nobody can read. */
@@ -36,9 +38,13 @@ export class LoadRecorder {
   private requests = 0;
   private ok = 0;
 
-  /** How late a measured call went out against its schedule. */
-  recordSent(lagMs: number): void {
-    this.sendLag.recordValue(toMicros(lagMs));
+  /** How late a measured call of `second` went out against its schedule. */
+  recordSent(second: number, lagMs: number): void {
+    const micros = toMicros(lagMs);
+    this.sendLag.recordValue(micros);
+    const point = this.second(second);
+    point.sendLag ??= newHistogram();
+    point.sendLag.recordValue(micros);
   }
 
   recordOk(second: number, reply: EchoReply, latencyMs: number): void {
@@ -76,11 +82,13 @@ export class LoadRecorder {
       errors: s?.errors ?? 0,
       perPod: Object.fromEntries(s?.perPod ?? []),
     };
-    if (!s?.latency) return point;
+    const lag = s?.sendLag ? { sendLagHdr: encodeIntoCompressedBase64(s.sendLag) } : {};
+    if (!s?.latency) return { ...point, ...lag };
     return {
       ...point,
       p99Ms: toMs(s.latency.getValueAtPercentile(99)),
       latencyHdr: encodeIntoCompressedBase64(s.latency),
+      ...lag,
     };
   }
 

@@ -23,6 +23,11 @@ export interface TimelinePoint {
    * "during the rollout") add these up for exact percentiles. Absent when there were no successes.
    */
   readonly latencyHdr?: string;
+  /**
+   * How late this second's calls went out against their schedule (µs, same encoding): the client's own
+   * wait for its event loop, which an open-loop latency (timed from the schedule) includes.
+   */
+  readonly sendLagHdr?: string;
 }
 
 export interface PodSummary {

@@ -195,7 +195,7 @@ function drive(
         if (request.measured) recorder.recordError(request.second, CLIENT_OVERLOADED);
         return;
       }
-      if (request.measured) recorder.recordSent(nowMs - request.scheduledMs);
+      if (request.measured) recorder.recordSent(request.second, nowMs - request.scheduledMs);
       const onEnd = (error: grpc.ServiceError | null, reply?: { pod: string; zone: string; node: string }) => {
         open.delete(call);
         if (request.measured) {

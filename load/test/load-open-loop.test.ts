@@ -68,6 +68,23 @@ describe('open loop', () => {
     expect(result.latencyMs.p50).toBeGreaterThanOrEqual(300);
   });
 
+  it("records how late each second's calls went out: a blocked event loop shows in that second's send lag", async () => {
+    // Block this process's event loop for 300 ms a little into the measured run's first second.
+    const blocker = setTimeout(() => {
+      const until = performance.now() + 300;
+      while (performance.now() < until) {}
+    }, 400);
+    const result = await runLoad(loadConfig({ mode: 'pick-first', target: one, rate: 100, durationS: 2 }), {
+      logger: silent,
+    });
+    clearTimeout(blocker);
+    const lags = result.timeline.map((p) => decodeFromCompressedBase64(p.sendLagHdr ?? ''));
+    // Every call scheduled in a second is in that second's send-lag histogram…
+    expect(lags.map((h) => h.totalCount)).toEqual(result.timeline.map((p) => p.requests));
+    // …and the calls due while the loop was blocked went out up to 300 ms late.
+    expect(Math.max(...lags.map((h) => h.maxValue)) / 1000).toBeGreaterThanOrEqual(200);
+  });
+
   it('counts calls beyond max-in-flight as CLIENT_OVERLOADED, without sending them', async () => {
     const { result, peak } = await peakInFlight(() =>
       runLoad(loadConfig({ mode: 'pick-first', target: one, rate: 100, durationS: 1, delayMs: 300, maxInFlight: 5 }), {
