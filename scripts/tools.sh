@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tool bootstrap: installs and caches every external tool under .tools/, pinned by tools/versions.env.
 #
-#   scripts/tools.sh [all|cluster|node|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|kubectl|etcd|coredns|envoy|k6|debian]...
+#   scripts/tools.sh [all|cluster|node|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|kubectl|etcd|coredns|envoy|k6|debian|docker]...
 #
 # Idempotent: each tool is stamped with the versions that built it, so a second run is a no-op in
 # seconds. Every step prints what it does and how long it took; a failure names what is missing.
@@ -114,6 +114,20 @@ install_debian() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+install_docker() {
+  # The Docker engine the testbed starts for itself (testbed/src/docker/docker-engine.ts; no daemon is
+  # started here): Debian's dockerd with containerd and runc. busybox-static gives the locally made build
+  # base image its /bin/sh and /usr/bin/env (images/base/make-base-images.sh).
+  local missing=()
+  local pkg
+  for pkg in docker.io busybox-static; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  need apt-get "Debian packages ${missing[*]} are missing and apt-get is not available"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
 install_node() {
   # npm ci brings Node >= 22 (the `node` dev dependency) and every package; see package.json.
   need npm "npm is needed to install the workspace packages"
@@ -136,10 +150,11 @@ run_one() {
     k6) step k6 "$K6_VERSION" build_k6 ;;
     kind) step kind "$KIND_VERSION" build_kind ;;
     actionlint) step actionlint "$ACTIONLINT_VERSION" build_actionlint ;;
+    docker) step docker "docker.io-busybox-static" install_docker ;;
     # envoy and k6 too: the manifests run the Envoy ingress, and the e2e suites run k6 pods (image table).
     cluster) for t in debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6; do run_one "$t"; done ;;
     all) for t in debian node cluster envoy k6; do run_one "$t"; done ;;
-    *) die "unknown tool '$1' (known: all cluster node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6 kind actionlint)" ;;
+    *) die "unknown tool '$1' (known: all cluster node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6 kind actionlint docker)" ;;
   esac
 }
 
