@@ -44,6 +44,7 @@ export {
   DEFAULT_ZONES,
   type StartedCluster,
 } from './cluster/driver.ts';
+export { type KindClusterOptions, kindClusterDriver } from './cluster/kind/kind-driver.ts';
 export { defaultClusterParent, type LocalClusterOptions, localClusterDriver } from './cluster/local-cluster.ts';
 export { type EnvoyCluster, type EnvoyHost, envoyClusters, envoyStats } from './envoy/envoy-admin.ts';
 export { type AdsApiType, type EnvoyAdsBootstrapOptions, envoyAdsBootstrap } from './envoy/envoy-bootstrap.ts';
