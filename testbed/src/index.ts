@@ -44,6 +44,23 @@ export {
   DEFAULT_ZONES,
   type StartedCluster,
 } from './cluster/driver.ts';
+export {
+  type ConfiguredExistingCluster,
+  type ExistingClusterDriver,
+  existingClusterDriver,
+  type StartedExistingCluster,
+} from './cluster/existing/existing-driver.ts';
+export { CONFIRM_FLAG, DEFAULT_PRODUCTION_PATTERN } from './cluster/existing/existing-guard.ts';
+export { type KustomizeImage, kustomizeImages } from './cluster/existing/existing-images.ts';
+export { DEFAULT_NAMESPACES, type ExistingClusterOptions } from './cluster/existing/existing-options.ts';
+export { dockerEngine, sweepK3sClusters } from './cluster/k3s/k3s-docker.ts';
+export {
+  type ConfiguredK3sCluster,
+  type K3sClusterDriver,
+  k3sClusterDriver,
+  type StartedK3sCluster,
+} from './cluster/k3s/k3s-driver.ts';
+export { defaultK3sImage, type K3sClusterOptions } from './cluster/k3s/k3s-options.ts';
 export { type KindClusterOptions, kindClusterDriver } from './cluster/kind/kind-driver.ts';
 export { defaultClusterParent, type LocalClusterOptions, localClusterDriver } from './cluster/local-cluster.ts';
 export { type EnvoyCluster, type EnvoyHost, envoyClusters, envoyStats } from './envoy/envoy-admin.ts';
