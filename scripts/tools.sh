@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tool bootstrap: installs and caches every external tool under .tools/, pinned by tools/versions.env.
 #
-#   scripts/tools.sh [all|cluster|node|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|kubectl|etcd|coredns|envoy|k6|debian|docker]...
+#   scripts/tools.sh [all|cluster|node|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|kubectl|etcd|coredns|envoy|k6|debian|browser|docker|kind|actionlint]...
 #
 # Idempotent: each tool is stamped with the versions that built it, so a second run is a no-op in
 # seconds. Every step prints what it does and how long it took; a failure names what is missing.
@@ -98,15 +98,11 @@ install_envoy() {
   "$bin/envoy" --version | tail -n 1 >&2
 }
 
-install_debian() {
-  # Packages the testbed needs at run time; only installs what is missing.
+# install_packages PKG...: installs with apt-get the Debian packages that are missing (a no-op when none is).
+install_packages() {
   local missing=()
   local pkg
-  # iproute2 (network namespaces), iptables + conntrack (kube-proxy), socat (the API server relay into the
-  # cluster network), openssl (per-cluster certificates), util-linux (nsenter, unshare), chromium (the
-  # report's browser test; Playwright's own browser download does not work here), curl (the
-  # curlimages/curl image of the local cluster: scenarios PUT backend faults from inside the pod network).
-  for pkg in iproute2 iptables conntrack socat openssl util-linux chromium python3-venv curl; do
+  for pkg in "$@"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   ((${#missing[@]} == 0)) && return 0
@@ -114,18 +110,31 @@ install_debian() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# Packages the testbed needs at run time: iproute2 (network namespaces), iptables + conntrack (kube-proxy),
+# socat (the API server relay into the cluster network), openssl (per-cluster certificates), util-linux
+# (nsenter, unshare), python3-venv (Envoy's wheel), curl (the curlimages/curl image of the local cluster:
+# scenarios PUT backend faults from inside the pod network).
+DEBIAN_PACKAGES=(iproute2 iptables conntrack socat openssl util-linux python3-venv curl)
+
+install_debian() {
+  install_packages "${DEBIAN_PACKAGES[@]}"
+}
+
+# The report's browser test: Debian's Chromium (Playwright's own browser download does not work here).
+install_browser() {
+  install_packages chromium
+}
+
 install_docker() {
-  # The Docker engine the testbed starts for itself (testbed/src/docker/docker-engine.ts; no daemon is
-  # started here): Debian's dockerd with containerd and runc. busybox-static gives the locally made build
-  # base image its /bin/sh and /usr/bin/env (images/base/make-base-images.sh).
-  local missing=()
-  local pkg
-  for pkg in docker.io busybox-static; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-  done
-  ((${#missing[@]} == 0)) && return 0
-  need apt-get "Debian packages ${missing[*]} are missing and apt-get is not available"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  # The Docker engine the testbed starts for itself when none answers (testbed/src/docker/docker-engine.ts;
+  # no daemon is started here): Debian's dockerd with containerd and runc — unless the machine has a Docker
+  # engine already (a CI runner's docker-ce, which docker.io would conflict with). busybox-static gives the
+  # locally made build base image its /bin/sh and /usr/bin/env (images/base/make-base-images.sh).
+  if command -v dockerd >/dev/null 2>&1; then
+    install_packages busybox-static
+  else
+    install_packages docker.io busybox-static
+  fi
 }
 
 install_node() {
@@ -141,7 +150,8 @@ node_key() {
 run_one() {
   case "$1" in
     node) step node "lock-$(node_key)" install_node ;;
-    debian) step debian "iproute2-iptables-conntrack-socat-openssl-util-linux-chromium-venv-curl" install_debian ;;
+    debian) step debian "${DEBIAN_PACKAGES[*]}" install_debian ;;
+    browser) step browser chromium install_browser ;;
     kube-apiserver | kube-controller-manager | kube-scheduler | kube-proxy | kubectl)
       step "$1" "$KUBERNETES_VERSION" build_kube "$1" ;;
     etcd) step etcd "$ETCD_VERSION" build_etcd ;;
@@ -153,8 +163,8 @@ run_one() {
     docker) step docker "docker.io-busybox-static" install_docker ;;
     # envoy and k6 too: the manifests run the Envoy ingress, and the e2e suites run k6 pods (image table).
     cluster) for t in debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6; do run_one "$t"; done ;;
-    all) for t in debian node cluster envoy k6; do run_one "$t"; done ;;
-    *) die "unknown tool '$1' (known: all cluster node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6 kind actionlint docker)" ;;
+    all) for t in debian node cluster envoy k6 browser docker kind actionlint; do run_one "$t"; done ;;
+    *) die "unknown tool '$1' (known: all cluster node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6 kind actionlint docker browser)" ;;
   esac
 }
 
