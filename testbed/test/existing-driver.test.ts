@@ -1,7 +1,7 @@
 /**
  * The `existing` driver against a real kube-apiserver (no nodes run there: Node objects labelled with
  * zones stand for them), through a kubeconfig file with an ordinary and a production-looking context.
- * Image pushing runs against a real Docker engine (DOCKER_HOST) and a registry address on loopback
+ * Image pushing runs against a real Docker engine (the testbed's: startDockerEngine) and a registry address on loopback
  * where nothing listens: the failure path and the clean-up of the tags it made.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -24,6 +24,7 @@ import { DEFAULT_PRODUCTION_PATTERN, productionGuard } from '../src/cluster/exis
 import { kustomizeImages, registryImage } from '../src/cluster/existing/existing-images.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_ANNOTATION } from '../src/cluster/existing/existing-namespaces.ts';
 import type { ExistingClusterOptions } from '../src/cluster/existing/existing-options.ts';
+import { type DockerEngine, startDockerEngine } from '../src/docker/docker-engine.ts';
 
 const logger = createLogger('existing-driver-test', process.env.SKEWLESS_LOG_LEVEL ?? 'warn');
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -395,21 +396,26 @@ describe('existing driver against a real kube-apiserver', () => {
   });
 
   describe('with a real Docker engine', () => {
+    let engine: DockerEngine | undefined;
     let image: string;
+    const savedHost = process.env.DOCKER_HOST;
     const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 
-    beforeAll(() => {
-      if (!process.env.DOCKER_HOST) {
-        throw new Error('DOCKER_HOST is not set: this test needs a running Docker engine (its unix socket)');
-      }
+    beforeAll(async () => {
+      engine = await startDockerEngine({ quiet: true });
+      // The driver runs the Docker CLI, which finds the engine through DOCKER_HOST.
+      process.env.DOCKER_HOST = engine.host;
       // An empty image under one of our names, made here (no registry to pull from).
       image = `skewless/backend:test-${Math.random().toString(16).slice(2, 8)}`;
       const empty = join(dir, 'empty.tar');
       writeFileSync(empty, Buffer.alloc(1024));
       docker('import', empty, image);
     });
-    afterAll(() => {
+    afterAll(async () => {
       if (image) spawnSync('docker', ['image', 'rm', image]);
+      await engine?.stop();
+      if (savedHost === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = savedHost;
     });
 
     it("tags our image for the registry, reports Docker's reason when the push fails, and removes the tag on delete()", async () => {

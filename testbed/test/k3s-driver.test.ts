@@ -2,7 +2,8 @@
  * The k3s driver up to the point where the rancher/k3s image is needed (no registry here, so it is
  * never there): the plan, the clear failure at the image step, and — with a stand-in image made
  * locally — that everything created before a later failure is removed, or kept and swept when asked.
- * Needs a real Docker engine: DOCKER_HOST.
+ * Runs on a real Docker engine: the testbed's (startDockerEngine: the machine's if one answers, else a
+ * dockerd of its own).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -32,6 +33,7 @@ import {
   ZONE_LABEL,
 } from '../src/cluster/k3s/k3s-nodes.ts';
 import { defaultK3sImage } from '../src/cluster/k3s/k3s-options.ts';
+import { type DockerEngine, startDockerEngine } from '../src/docker/docker-engine.ts';
 
 const logger = createLogger('k3s-driver-test', process.env.SKEWLESS_LOG_LEVEL ?? 'warn');
 const spec = { zones: [...DEFAULT_ZONES], region: 'region-1', keepOnFailure: false };
@@ -158,25 +160,37 @@ describe('k3s driver configure()', () => {
 });
 
 describe('k3s driver against a real Docker engine', () => {
+  let engine: DockerEngine | undefined;
   let docker: Dockerode;
   let parentDir: string;
   const madeImages: string[] = [];
+  const saved = { DOCKER_HOST: process.env.DOCKER_HOST, RYUK: process.env.TESTCONTAINERS_RYUK_DISABLED };
 
   beforeAll(async () => {
-    if (!process.env.DOCKER_HOST) {
-      throw new Error('DOCKER_HOST is not set: these tests need a running Docker engine (its unix socket)');
-    }
-    process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+    engine = await startDockerEngine({ quiet: true });
+    // testcontainers finds the engine through DOCKER_HOST; Ryuk's image cannot be pulled here, and the
+    // driver removes what it makes by label itself.
+    process.env.DOCKER_HOST = engine.host;
+    process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
     docker = await dockerEngine();
     parentDir = mkdtempSync(join(tmpdir(), 'skewless-k3s-test-'));
   });
   afterAll(async () => {
-    for (const image of madeImages)
+    for (const image of madeImages) {
       await docker
         ?.getImage(image)
         .remove({ force: true })
         .catch(() => undefined);
+    }
     if (parentDir) rmSync(parentDir, { recursive: true, force: true });
+    await engine?.stop();
+    for (const [key, value] of [
+      ['DOCKER_HOST', saved.DOCKER_HOST],
+      ['TESTCONTAINERS_RYUK_DISABLED', saved.RYUK],
+    ] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
   });
 
   const leftovers = async (runId: string) => {
