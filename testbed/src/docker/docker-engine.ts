@@ -337,8 +337,7 @@ async function stopLeftoverContainerd(o: Resolved): Promise<void> {
 
 async function unmountLeftovers(o: Resolved): Promise<void> {
   const removed = await unmountUnder([join(o.stateDir, 'data'), o.runDir]);
-  if (removed > 0)
-    progress(o, `! removed ${removed} mount(s) a killed dockerd left under ${o.stateDir} and ${o.runDir}`);
+  if (removed > 0) progress(o, `! unmounted ${removed} mount(s) dockerd left under ${o.stateDir} and ${o.runDir}`);
 }
 
 async function stopGroup(pid: number, graceMs: number): Promise<void> {
