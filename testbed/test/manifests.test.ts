@@ -332,7 +332,7 @@ describe('manifests/overlays/local, rendered by kubectl kustomize', () => {
   });
 });
 
-describe('manifests/overlays/{kind,k3s}, rendered by kubectl kustomize', () => {
+describe('manifests/overlays/{existing,kind,k3s}, rendered by kubectl kustomize', () => {
   let local: KubernetesObject[];
 
   beforeAll(async () => {
@@ -371,7 +371,7 @@ describe('manifests/overlays/{kind,k3s}, rendered by kubectl kustomize', () => {
   );
 });
 
-describe.each([OVERLAY, 'manifests/overlays/kind', 'manifests/overlays/k3s'])(
+describe.each([OVERLAY, 'manifests/overlays/kind', 'manifests/overlays/k3s', 'manifests/overlays/existing'])(
   '%s against a real kube-apiserver (server-side dry run)',
   (overlay) => {
     let server: LocalApiServer;
