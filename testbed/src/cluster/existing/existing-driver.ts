@@ -209,11 +209,11 @@ async function startExisting(
     timings,
     async loadImages(images) {
       const ours = [...new Set(images)].filter(isOurImage);
-      if (ours.length === 0) return;
+      if (ours.length === 0 || config.imagesOnNodes) return;
       const registry = config.registry;
       if (!registry) {
         throw new Error(
-          `existing cluster: ${ours.join(', ')} must be pushed to a registry the cluster pulls from; set the registry prefix (e.g. registry.example.com/team)`,
+          `existing cluster: ${ours.join(', ')} must be pushed to a registry the cluster pulls from; set the registry prefix (e.g. registry.example.com/team), or say the nodes have them already (images on nodes)`,
         );
       }
       await timed(

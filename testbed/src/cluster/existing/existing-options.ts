@@ -28,6 +28,11 @@ export interface ExistingClusterOptions {
   readonly registry?: string;
   /** Tag the pushed images get (default: their own, e.g. `dev`). */
   readonly imageTag?: string;
+  /**
+   * The nodes already have our images under their own names (preloaded, or the embedded local cluster,
+   * whose node agent maps names to commands): push nothing. Exclusive with `registry`.
+   */
+  readonly imagesOnNodes?: boolean;
   /** Docker CLI (default `docker`). */
   readonly docker?: string;
   /** Zones needed when the spec names none (default 3: the echo Deployment spreads over three). */
@@ -72,6 +77,7 @@ const optionsSchema = z.strictObject({
     .string()
     .regex(/^[\w][\w.-]{0,127}$/, 'not an image tag')
     .optional(),
+  imagesOnNodes: z.boolean().default(false),
   docker: z.string().min(1).default('docker'),
   minZones: z.number().int().min(1).default(3),
   namespaceGoneTimeoutMs: z.number().int().min(0).default(180_000),
@@ -90,6 +96,7 @@ export interface ExistingConfig {
   readonly namespaces: readonly string[];
   readonly registry: string | undefined;
   readonly imageTag: string | undefined;
+  readonly imagesOnNodes: boolean;
   readonly docker: string;
   readonly minZones: number;
   readonly namespaceGoneTimeoutMs: number;
@@ -112,6 +119,8 @@ export function existingConfig(
   });
   if (new Set(spec.zones).size !== spec.zones.length)
     problems.push({ path: 'spec.zones', message: 'zones must be distinct' });
+  if (parsed.success && parsed.data.imagesOnNodes && parsed.data.registry !== undefined)
+    problems.push({ path: 'options.imagesOnNodes', message: 'nothing is pushed with imagesOnNodes: drop registry' });
   if (!parsed.success || problems.length > 0) {
     throw new Error(`existing cluster: invalid configuration:\n${formatProblemList(problems)}`);
   }
@@ -148,6 +157,7 @@ export function existingConfig(
     namespaces: o.namespaces,
     registry: o.registry,
     imageTag: o.imageTag,
+    imagesOnNodes: o.imagesOnNodes,
     docker: o.docker,
     minZones: o.minZones,
     namespaceGoneTimeoutMs: o.namespaceGoneTimeoutMs,
