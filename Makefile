@@ -11,7 +11,7 @@ CLUSTER_TEST := e2e/test/local-cluster.test.ts e2e/test/cluster-dns.test.ts e2e/
 .DEFAULT_GOAL := help
 .PHONY: help tools deps-node test test-control-plane test-client lint typecheck check-imports \
 	bench-control-plane bench-client bench-cluster e2e cluster-up cluster-down gen-protos format clean
-.PHONY: report reproduce validate-manifests
+.PHONY: report reproduce validate-manifests images
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -23,7 +23,7 @@ deps-node: ## Install npm packages (Node 22 included) when package-lock.json cha
 	@$(TOOLS) debian node
 
 test: deps-node lint typecheck check-imports ## Lint, type-check, import rules, then every test (real apiservers, Envoys, a local cluster).
-	@$(TOOLS) cluster envoy
+	@$(TOOLS) cluster envoy browser docker kind actionlint
 	$(VITEST) $(addprefix --exclude ,$(CLUSTER_TEST))
 	@# A local cluster's ~30 processes would starve the timing-sensitive tests on 2 cores: its suites run alone, after
 	@# them, one cluster at a time.
@@ -47,6 +47,10 @@ typecheck: deps-node ## TypeScript strict type-check of every package, and of th
 check-imports: deps-node ## No import cycles; package and layer boundaries hold.
 	depcruise --config .dependency-cruiser.cjs shared control-plane client testbed load e2e cli
 
+images: deps-node ## Build skewless/control-plane, backend and load (:dev) with Docker (the testbed's own dockerd if none answers).
+	@$(TOOLS) docker
+	scripts/images.sh
+
 validate-manifests: deps-node ## Render every overlay (local, kind, k3s) and server-side dry-run it against a real kube-apiserver.
 	@$(TOOLS) etcd kube-apiserver kubectl
 	$(VITEST) testbed/test/manifests.test.ts
@@ -57,9 +61,24 @@ bench-control-plane: deps-node ## 1,000 ADS subscribers, 5,000 endpoints: change
 bench-client: deps-node ## Per-pick cost of every strategy; throughput vs grpc-js round_robin and pick_first.
 	npm run bench -w @skewless/client
 
-e2e: deps-node ## The main job: boot the local cluster, deploy, run the scenarios, write results/, tear down.
+# The cluster `make e2e` runs on: local (embedded, no containers: the default), kind or k3s (both need Docker:
+# the machine's engine if one answers, else one the testbed starts, and our images from `make images`), or
+# existing (KUBECONFIG; CONTEXT=, REGISTRY= our images are pushed to, CONFIRM_CONTEXT= for production-looking).
+CLUSTER ?= local
+DOCKER_ENGINE := node testbed/src/docker/docker-engine-cli.ts exec --
+
+e2e: deps-node ## The main job: boot a cluster (CLUSTER=local|kind|k3s|existing), deploy, run the scenarios, write results/, tear down.
+ifeq ($(CLUSTER),local)
 	@$(TOOLS) cluster
-	node cli/src/main.ts e2e $(if $(SCENARIO),--scenario $(SCENARIO))
+	node cli/src/main.ts e2e --cluster $(CLUSTER) $(if $(SCENARIO),--scenario $(SCENARIO))
+else
+	@$(TOOLS) kubectl docker $(filter kind,$(CLUSTER))
+	@$(MAKE) --no-print-directory images
+	$(DOCKER_ENGINE) node cli/src/main.ts e2e --cluster $(CLUSTER) $(if $(SCENARIO),--scenario $(SCENARIO)) \
+		$(if $(CONTEXT),--context $(CONTEXT)) $(if $(CONFIRM_CONTEXT),--confirm-context $(CONFIRM_CONTEXT)) \
+		$(if $(REGISTRY),--registry $(REGISTRY)) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) \
+		$(if $(K3S_PULL),--k3s-pull $(K3S_PULL)) $(if $(IMAGES_ON_NODES),--images-on-nodes)
+endif
 
 reproduce: deps-node ## Reproduce an incident from a scenario file: make reproduce FILE=examples/incident-4x-skew.yaml
 	@$(TOOLS) cluster

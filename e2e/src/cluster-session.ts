@@ -6,7 +6,8 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import {
   AppsV1Api,
@@ -22,6 +23,7 @@ import {
 import type { LoadResult } from '@skewless/load';
 import type { ClusterDriver, StartedCluster } from '@skewless/testbed';
 import { toolPath } from '@skewless/testbed';
+import { stringify } from 'yaml';
 import { ensureIngressTls } from './ingress-tls.ts';
 import { NAMESPACE } from './namespace.ts';
 
@@ -30,6 +32,7 @@ export { NAMESPACE } from './namespace.ts';
 const run = promisify(execFile);
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const SCENARIO_TAINT = 'skewless.dev/scenario';
+const LOAD_IMAGE = 'skewless/load:dev';
 
 export interface ClusterSessionOptions {
   readonly repoRoot: string;
@@ -149,12 +152,37 @@ async function applyManifests(cluster: StartedCluster, options: ClusterSessionOp
   const kubectl = toolPath('kubectl');
   const rendered = await run(kubectl, ['kustomize', overlay], { maxBuffer: 16 * 1024 * 1024 });
   const images = [...rendered.stdout.matchAll(/^\s+image:\s*(\S+)/gm)].map((m) => m[1] ?? '');
-  await cluster.loadImages([...new Set(images)]);
+  // Load pods run skewless/load, which no manifest names.
+  await cluster.loadImages([...new Set([...images, LOAD_IMAGE])]);
+  // A driver that renamed our images (a registry prefix) gets them under those names: a kustomization
+  // made for this run layers its `images:` over the overlay.
+  const overrides = cluster.imageOverrides?.() ?? [];
+  const target = overrides.length > 0 ? renamedOverlay(options.repoRoot, overlay, overrides) : overlay;
   try {
-    await run(kubectl, ['--kubeconfig', cluster.kubeconfigPath, 'apply', '-k', overlay]);
+    await run(kubectl, ['--kubeconfig', cluster.kubeconfigPath, 'apply', '-k', target]);
   } catch (error) {
-    throw new Error(`kubectl apply -k ${overlay} failed: ${(error as { stderr?: string }).stderr ?? error}`);
+    throw new Error(`kubectl apply -k ${target} failed: ${(error as { stderr?: string }).stderr ?? error}`);
+  } finally {
+    if (target !== overlay) rmSync(target, { recursive: true, force: true });
   }
+}
+
+function renamedOverlay(
+  repoRoot: string,
+  overlay: string,
+  images: readonly { name: string; newName: string; newTag: string }[],
+): string {
+  const parent = join(repoRoot, '.cluster');
+  mkdirSync(parent, { recursive: true });
+  const dir = mkdtempSync(join(parent, 'overlay-'));
+  const kustomization = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: [relative(dir, overlay)],
+    images: images.map((i) => ({ ...i })),
+  };
+  writeFileSync(join(dir, 'kustomization.yaml'), stringify(kustomization));
+  return dir;
 }
 
 function sessionFor(cluster: StartedCluster, timings: Record<string, number>): ClusterSession {
@@ -234,7 +262,8 @@ function sessionFor(cluster: StartedCluster, timings: Record<string, number>): C
 
     async runLoadPods(name, specs, timeoutMs) {
       const suffix = randomBytes(2).toString('hex');
-      const pods: V1Pod[] = specs.map((spec, i) => loadPod(`${name}-${i}-${suffix}`, spec));
+      const image = cluster.imageFor?.(LOAD_IMAGE) ?? LOAD_IMAGE;
+      const pods: V1Pod[] = specs.map((spec, i) => loadPod(`${name}-${i}-${suffix}`, spec, image));
       for (const pod of pods) await core.createNamespacedPod({ namespace: NAMESPACE, body: pod });
       try {
         const results: LoadResult[] = [];
@@ -381,7 +410,7 @@ function sessionFor(cluster: StartedCluster, timings: Record<string, number>): C
   };
 }
 
-function loadPod(name: string, spec: LoadPodSpec): V1Pod {
+function loadPod(name: string, spec: LoadPodSpec, image: string): V1Pod {
   const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
   return {
     apiVersion: 'v1',
@@ -396,7 +425,7 @@ function loadPod(name: string, spec: LoadPodSpec): V1Pod {
       containers: [
         {
           name: 'load',
-          image: 'skewless/load:dev',
+          image,
           args: ['load', ...spec.args],
           env: [
             { name: 'POD_NAME', ...field('metadata.name') },

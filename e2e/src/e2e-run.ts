@@ -1,20 +1,18 @@
 /**
- * `make e2e` / `skewless e2e`: the main job. Boots the embedded `local` cluster (progress and timings
- * printed), deploys Skewless with the manifests, waits for every pod, runs the cluster scenarios,
+ * `make e2e` / `skewless e2e`: the main job. Boots a cluster — the embedded `local` one by default, or
+ * kind, k3s (`--cluster`) — (progress and timings printed), deploys Skewless with the manifests, waits for every pod, runs the cluster scenarios,
  * writes `results/<scenario>.json` and `results/e2e.json`, and tears everything down — also after a
  * failure or Ctrl-C. A run killed outright (kill -9) is cleared by the next run's first step.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { localClusterDriver } from '@skewless/testbed';
+import { CLUSTER_DRIVERS, type ClusterDriverOptions, clusterDriver, isClusterDriverName } from './cluster-drivers.ts';
 import { type ClusterSession, openClusterSession } from './cluster-session.ts';
 import { renderReport } from './report/render-report.ts';
 import { readScenarioDir, type ScenarioFile } from './scenario-file.ts';
 import type { ScenarioResult } from './scenario-metrics.ts';
 import { runScenario } from './scenario-runner.ts';
-
-export const NOT_YET = ['#6 kind, k3s and existing-cluster drivers, images, nightly pipeline'];
 
 /** The suite `make e2e` runs: every file in e2e/scenarios. */
 export function scenarioDir(repoRoot: string): string {
@@ -24,6 +22,8 @@ export function scenarioDir(repoRoot: string): string {
 export interface E2eOptions {
   readonly repoRoot: string;
   readonly cluster: string;
+  /** The options of the `existing` and `k3s` drivers. */
+  readonly driverOptions?: ClusterDriverOptions;
   /** Run only these scenarios (default: all). */
   readonly scenarios?: readonly string[];
   /** Leave the cluster running after a failure, for a look around (make cluster-down removes it). */
@@ -49,6 +49,7 @@ export async function runE2e(options: E2eOptions): Promise<number> {
   return runSuite({
     repoRoot: options.repoRoot,
     cluster: options.cluster,
+    ...(options.driverOptions ? { driverOptions: options.driverOptions } : {}),
     scenarios: selected,
     resultsDir: path.join(options.repoRoot, 'results'),
     keepOnFailure: options.keepOnFailure ?? false,
@@ -58,6 +59,7 @@ export async function runE2e(options: E2eOptions): Promise<number> {
 export interface SuiteOptions {
   readonly repoRoot: string;
   readonly cluster: string;
+  readonly driverOptions?: ClusterDriverOptions;
   readonly scenarios: readonly ScenarioFile[];
   readonly resultsDir: string;
   /** Zone names of the cluster (default: the driver's three). */
@@ -67,12 +69,11 @@ export interface SuiteOptions {
 
 /** Boots a cluster, runs the scenarios on it, writes each result, e2e.json and the report; tears down. */
 export async function runSuite(options: SuiteOptions): Promise<number> {
-  if (options.cluster !== 'local') {
-    process.stderr.write(
-      `e2e: cluster driver '${options.cluster}' does not exist yet (issue #6); use --cluster local\n`,
-    );
+  if (!isClusterDriverName(options.cluster)) {
+    process.stderr.write(`e2e: unknown cluster driver '${options.cluster}' (known: ${CLUSTER_DRIVERS.join(', ')})\n`);
     return 2;
   }
+  const driver = clusterDriver(options.cluster, options.driverOptions);
   const selected = options.scenarios;
   const began = performance.now();
   const startedAt = new Date().toISOString();
@@ -82,8 +83,7 @@ export async function runSuite(options: SuiteOptions): Promise<number> {
   mkdirSync(resultsDir, { recursive: true });
   // Logs are collected after a failure; an earlier run's must not be mistaken for this one's.
   rmSync(path.join(resultsDir, 'logs'), { recursive: true, force: true });
-  process.stdout.write(`e2e: local cluster, scenarios: ${selected.map((s) => s.name).join(', ')}\n`);
-  for (const item of NOT_YET) process.stdout.write(`e2e: not built yet: ${item}\n`);
+  process.stdout.write(`e2e: ${driver.kind} cluster, scenarios: ${selected.map((s) => s.name).join(', ')}\n`);
   let session: ClusterSession | undefined;
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -100,7 +100,7 @@ export async function runSuite(options: SuiteOptions): Promise<number> {
   try {
     session = await openClusterSession({
       repoRoot: options.repoRoot,
-      driver: localClusterDriver(),
+      driver,
       ...(options.zones ? { zones: options.zones } : {}),
       keepOnFailure: options.keepOnFailure,
     });
@@ -145,7 +145,6 @@ export async function runSuite(options: SuiteOptions): Promise<number> {
     passed,
     setupError,
     scenarios: outcomes,
-    notYet: NOT_YET,
   };
   writeFileSync(path.join(resultsDir, 'e2e.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const report = renderReport({ resultsDir, outFile: path.join(resultsDir, 'report.html') });

@@ -1,5 +1,5 @@
 export { type ClusterSession, type EchoPod, NAMESPACE, openClusterSession } from './cluster-session.ts';
-export { type E2eOptions, NOT_YET, runE2e, runSuite, type SuiteOptions, scenarioDir } from './e2e-run.ts';
+export { type E2eOptions, runE2e, runSuite, type SuiteOptions, scenarioDir } from './e2e-run.ts';
 export type {
   EnvoyIngressStats,
   EnvoyUpstreamCluster,

@@ -39,6 +39,13 @@ export interface StartedCluster {
   readonly timings: Readonly<Record<string, number>>;
   /** Makes images available to the nodes (local: checks them against the node agent's image table). */
   loadImages(images: readonly string[]): Promise<void>;
+  /**
+   * Drivers whose nodes pull our images under other names (`existing`: from a registry prefix): the name
+   * the cluster knows `image` by once loadImages has run. Absent: images keep their names.
+   */
+  imageFor?(image: string): string;
+  /** The same renames as kustomize `images:` entries, for applying the manifests. */
+  imageOverrides?(): readonly { readonly name: string; readonly newName: string; readonly newTag: string }[];
   /** A container's output so far (local: the node agent's log file; elsewhere: `kubectl logs`). */
   podLogs(namespace: string, pod: string, container: string): Promise<string>;
   /** Copies component and pod logs into `dir`; returns the files written. */
