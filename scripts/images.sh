@@ -96,6 +96,18 @@ build() {
     --tag "skewless/$component:$tag" .
 }
 
+# Local bases replaced by newer ones, with the stages built on them: every image built FROM a base inherits
+# its skewless.base.inputs label, so untagged leaves carrying a hash that is not a current base's are
+# leftovers; removing a leaf removes its untagged parents nothing else uses, the old base among them.
+remove_replaced_bases() {
+  local current id hash
+  current=" $(docker image inspect --format '{{ index .Config.Labels "skewless.base.inputs" }}' "$build_image" "$runtime_image" | tr '\n' ' ') "
+  for id in $(docker images --quiet --filter dangling=true --filter label=skewless.base.inputs); do
+    hash=$(docker image inspect --format '{{ index .Config.Labels "skewless.base.inputs" }}' "$id")
+    [[ "$current" == *" $hash "* ]] || docker image rm "$id" >/dev/null
+  done
+}
+
 mb() { docker image inspect --format '{{.Size}}' "$1" | awk '{ printf "%.0f", $1 / 1000000 }'; }
 
 components=("$@")
@@ -114,8 +126,10 @@ timed "base images" choose_bases
 for component in "${components[@]}"; do
   timed "skewless/$component:$tag" build "$component"
 done
-# The images these replaced (untagged now) and their layers no tag uses any more; only ours, by label.
+# The images these replaced (untagged now), found by the label only our final images carry (a stage
+# inherits its base's labels, never this one): the build stage's cached layers stay.
 docker image prune --force --filter label=io.skewless.image >/dev/null
+remove_replaced_bases
 for component in "${components[@]}"; do
   log "skewless/$component:$tag $(mb "skewless/$component:$tag") MB (runtime base $(mb "$runtime_image") MB)"
 done

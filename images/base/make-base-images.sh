@@ -10,7 +10,7 @@
 #   images/base/make-base-images.sh            (DOCKER_HOST must name an engine: scripts/images.sh sets it)
 #
 # Idempotent: each image carries the hash of its inputs in the label skewless.base.inputs and is rebuilt
-# only when that changes. Prints `RUNTIME_IMAGE=…` and `BUILD_IMAGE=…` on stdout for the caller.
+# only when that changes (scripts/images.sh removes the replaced ones once nothing uses them). Prints `RUNTIME_IMAGE=…` and `BUILD_IMAGE=…` on stdout for the caller.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -127,6 +127,4 @@ if [[ "$(current_hash "$build_tag")" == "$build_hash" ]]; then
 else
   timed "base $build_tag (+ npm $npm_version, busybox)" make_build
 fi
-# Bases these replaced (untagged now), and nothing else: only images carrying our label.
-docker image prune --force --filter label=skewless.base.inputs >/dev/null
 printf 'RUNTIME_IMAGE=%s\nBUILD_IMAGE=%s\n' "$runtime_tag" "$build_tag"
