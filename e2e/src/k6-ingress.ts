@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { ECHO_PROTO_FILE } from '@skewless/shared';
+import { pinnedVersion } from '@skewless/testbed';
 import type { ClusterSession } from './cluster-session.ts';
 
 import { NAMESPACE } from './cluster-session.ts';
@@ -201,7 +202,7 @@ function k6Pod(
       containers: [
         {
           name: 'k6',
-          image: `grafana/k6:${toolVersion('K6_VERSION')}`,
+          image: pinnedVersion('K6_IMAGE'),
           args: ['run', '--quiet', '--no-usage-report', '--log-format=json', `${SCRIPTS_MOUNT}/${script}`],
           env: [
             ...Object.entries(env).map(([key, value]) => ({ name: key, value })),
@@ -250,12 +251,4 @@ async function runToEnd(session: ClusterSession, name: string, timeoutMs: number
 
 async function deletePod(core: CoreV1Api, name: string): Promise<void> {
   await core.deleteNamespacedPod({ name, namespace: NAMESPACE }).catch(() => undefined);
-}
-
-/** A version pinned in tools/versions.env (the one place external versions live). */
-function toolVersion(key: string): string {
-  const text = readFileSync(join(REPO_ROOT, 'tools', 'versions.env'), 'utf8');
-  const value = new RegExp(`^${key}=(\\S+)$`, 'm').exec(text)?.[1];
-  if (!value) throw new Error(`tools/versions.env has no ${key}`);
-  return value;
 }

@@ -5,6 +5,7 @@
  * writes (results/<scenario>.json). Whatever the set-up changed is put back, also after a failure.
  */
 import type { LoadResult } from '@skewless/load';
+import { pinnedVersion } from '@skewless/testbed';
 import { type ClusterSession, type EchoPod, type EndpointSliceEvent, NAMESPACE } from './cluster-session.ts';
 import type { EnvoyIngressStats } from './envoy-ingress-stats.ts';
 import { envoyStats, runK6Group } from './k6-ingress.ts';
@@ -369,7 +370,7 @@ async function putFault(session: ClusterSession, pod: EchoPod, body: Record<stri
     'fault',
     {
       zone: pod.zone,
-      image: 'curlimages/curl:8.11.1',
+      image: pinnedVersion('CURL_IMAGE'),
       args: [
         '-sS',
         '--fail-with-body',

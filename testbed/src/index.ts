@@ -63,6 +63,13 @@ export {
 export { defaultK3sImage, type K3sClusterOptions } from './cluster/k3s/k3s-options.ts';
 export { type KindClusterOptions, kindClusterDriver } from './cluster/kind/kind-driver.ts';
 export { defaultClusterParent, type LocalClusterOptions, localClusterDriver } from './cluster/local-cluster.ts';
+export {
+  DOCKER_BRIDGE_PREFIX,
+  type DockerEngine,
+  type DockerEngineOptions,
+  startDockerEngine,
+  stopKeptDockerEngine,
+} from './docker/docker-engine.ts';
 export { type EnvoyCluster, type EnvoyHost, envoyClusters, envoyStats } from './envoy/envoy-admin.ts';
 export { type AdsApiType, type EnvoyAdsBootstrapOptions, envoyAdsBootstrap } from './envoy/envoy-bootstrap.ts';
 export { type EnvoyOptions, type StartedEnvoy, startEnvoy } from './envoy/envoy-process.ts';
@@ -82,3 +89,4 @@ export {
   realProbeClock,
   runProbeOnce,
 } from './node-agent/probes.ts';
+export { pinnedVersion } from './pinned-versions.ts';

@@ -2,21 +2,15 @@
  * The k3s driver's options and the cluster spec it accepts: strict parse → defaults → every problem
  * with its path → a typed config. Nothing here touches Docker.
  */
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { Logger } from '@skewless/shared';
 import { formatProblemList, type Problem } from '@skewless/shared';
 import { z } from 'zod';
+import { pinnedVersion } from '../../pinned-versions.ts';
 import { type ClusterSpec, DEFAULT_ZONES } from '../driver.ts';
 
-const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..', '..');
-
 /** The pinned image: `K3S_IMAGE` in tools/versions.env (the one place external versions live). */
-export function defaultK3sImage(versionsFile = join(REPO_ROOT, 'tools', 'versions.env')): string {
-  const text = readFileSync(versionsFile, 'utf8');
-  const image = /^K3S_IMAGE=(\S+)$/m.exec(text)?.[1];
-  if (!image) throw new Error(`${versionsFile} has no K3S_IMAGE=<image> line`);
-  return image;
+export function defaultK3sImage(versionsFile?: string): string {
+  return pinnedVersion('K3S_IMAGE', versionsFile);
 }
 
 export interface K3sClusterOptions {

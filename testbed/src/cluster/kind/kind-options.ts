@@ -2,21 +2,13 @@
  * The kind driver's options and the cluster spec it accepts: strict parse → defaults → every problem
  * with its path → a typed config. Nothing here runs kind or touches Docker.
  */
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { Logger } from '@skewless/shared';
 import { formatProblemList, type Problem } from '@skewless/shared';
 import { z } from 'zod';
+import { pinnedVersion } from '../../pinned-versions.ts';
 import { type ClusterSpec, DEFAULT_ZONES } from '../driver.ts';
 
-const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..', '..');
-
-/** A value pinned in tools/versions.env (the one place external versions live). */
-export function pinnedVersion(key: string, versionsFile = join(REPO_ROOT, 'tools', 'versions.env')): string {
-  const value = new RegExp(`^${key}=(\\S+)$`, 'm').exec(readFileSync(versionsFile, 'utf8'))?.[1];
-  if (!value) throw new Error(`${versionsFile} has no ${key}=<value> line`);
-  return value;
-}
+export { pinnedVersion } from '../../pinned-versions.ts';
 
 export interface KindClusterOptions {
   /** Node image; default `KIND_NODE_IMAGE` from tools/versions.env (a digest kind's release lists). */
