@@ -35,8 +35,15 @@ export interface ClusterPki {
   readonly serviceAccountPublicKeyFile: string;
   /** Issues a client certificate for `identity` (files named after `name`). */
   issueClient(name: string, identity: ClientIdentity): Promise<CertPair>;
+  /** Issues a serving certificate for `identity` covering `sans` (a node agent's kubelet API). */
+  issueServing(name: string, identity: ClientIdentity, sans: SubjectAltNames): Promise<CertPair>;
   /** Writes a kubeconfig for `server` authenticating with `pair`; returns its path. */
   writeKubeconfig(name: string, server: string, pair: CertPair): string;
+}
+
+export interface SubjectAltNames {
+  readonly ips: readonly string[];
+  readonly names: readonly string[];
 }
 
 export interface ClusterPkiOptions {
@@ -87,11 +94,15 @@ export async function createClusterPki(dir: string, options: ClusterPkiOptions):
     return { certFile, keyFile };
   };
 
-  const sans = [...options.apiserverIps.map((ip) => `IP:${ip}`), ...options.apiserverNames.map((n) => `DNS:${n}`)];
-  const apiserver = await issue('apiserver', '/CN=kube-apiserver', [
-    'extendedKeyUsage=serverAuth',
-    `subjectAltName=${sans.join(',')}`,
-  ]);
+  const serving = (name: string, subject: string, sans: SubjectAltNames) =>
+    issue(name, subject, [
+      'extendedKeyUsage=serverAuth',
+      `subjectAltName=${[...sans.ips.map((ip) => `IP:${ip}`), ...sans.names.map((n) => `DNS:${n}`)].join(',')}`,
+    ]);
+  const apiserver = await serving('apiserver', '/CN=kube-apiserver', {
+    ips: options.apiserverIps,
+    names: options.apiserverNames,
+  });
 
   const serviceAccountKeyFile = join(dir, 'service-account.key');
   const serviceAccountPublicKeyFile = join(dir, 'service-account.pub');
@@ -106,6 +117,7 @@ export async function createClusterPki(dir: string, options: ClusterPkiOptions):
     serviceAccountKeyFile,
     serviceAccountPublicKeyFile,
     issueClient: (name, identity) => issue(name, subjectOf(identity), ['extendedKeyUsage=clientAuth']),
+    issueServing: (name, identity, sans) => serving(name, subjectOf(identity), sans),
     writeKubeconfig(name, server, pair) {
       const path = join(dir, `${name}.kubeconfig`);
       writeFileSync(path, kubeconfigYaml(server, caFile, pair), { mode: 0o600 });
