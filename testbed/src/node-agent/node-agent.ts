@@ -17,6 +17,7 @@ import {
 } from '@kubernetes/client-node';
 import { ResilientInformer } from '@skewless/control-plane';
 import type { Logger } from '@skewless/shared';
+import { startKubeletServer } from './kubelet-server.ts';
 import { PodAddressPool } from './pod-network.ts';
 import { PodRunner } from './pod-runner.ts';
 import type { PodInputs } from './pod-spec.ts';
@@ -42,6 +43,15 @@ export interface NodeAgentConfig {
   /** The kubelet's `--resolv-conf`: what `dnsPolicy: Default` pods get (default /etc/resolv.conf). */
   readonly resolvConf?: string;
   readonly restartBackoff: { readonly baseMs: number; readonly maxMs: number };
+  /** The kubelet API (container logs) on `hostIP:port`, reported in the Node's daemonEndpoints. */
+  readonly kubeletServer: {
+    readonly port: number;
+    readonly certFile: string;
+    readonly keyFile: string;
+    readonly clientCaFile: string;
+    /** The API server's kubelet client user (`--kubelet-client-certificate`'s CN). */
+    readonly allowedUsers: readonly string[];
+  };
 }
 
 const LEASE_SECONDS = 40;
@@ -66,6 +76,16 @@ export async function startNodeAgent(
   const runners = new Map<string, PodRunner>();
   const timers: NodeJS.Timeout[] = [];
 
+  const kubeletServer = await startKubeletServer({
+    ...config.kubeletServer,
+    nodeName: config.nodeName,
+    host: config.hostIP,
+    logger: log,
+    findPod(namespace, name) {
+      // The newest runner of that name: one may still be terminating when its replacement starts.
+      return [...runners.values()].reverse().find((r) => r.namespace === namespace && r.name === name);
+    },
+  });
   await registerNode(core, config);
   await patchNodeStatus(core, config);
   await renewLease(coordination, config);
@@ -160,6 +180,7 @@ export async function startNodeAgent(
     async stop() {
       for (const timer of timers) clearInterval(timer);
       await informer.stop();
+      await kubeletServer.close();
       await Promise.all([...runners.values()].map((runner) => runner.kill()));
       log.info('node agent stopped');
     },
@@ -210,6 +231,8 @@ async function patchNodeStatus(core: CoreV1Api, config: NodeAgentConfig): Promis
             { type: 'InternalIP', address: config.hostIP },
             { type: 'Hostname', address: config.nodeName },
           ],
+          // Wire names: this body goes out as it is, not through the client's serializer.
+          daemonEndpoints: { kubeletEndpoint: { Port: config.kubeletServer.port } },
           conditions: [
             condition('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'skewless node agent'),
             condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'skewless node agent'),

@@ -4,7 +4,7 @@
  * (preStop, SIGTERM, the grace period, SIGKILL, then the final delete).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Container, V1ContainerStatus, V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
 import type { Logger } from '@skewless/shared';
@@ -44,6 +44,20 @@ export interface PodRunnerContext {
   readonly restartBackoff: { readonly baseMs: number; readonly maxMs: number };
 }
 
+/**
+ * Where the kubelet API finds one container's log. Every attempt appends to the same file, so an attempt
+ * is a byte range: the current one from `currentStart` to the end, the one before from `previousStart` to
+ * `currentStart`. A pod that reuses an earlier pod's name starts past that pod's lines.
+ */
+export interface ContainerLog {
+  readonly file: string;
+  /** Unset until the container first starts (then `waitingReason` says why). */
+  readonly currentStart: number | undefined;
+  readonly previousStart: number | undefined;
+  readonly running: boolean;
+  readonly waitingReason: string | undefined;
+}
+
 type ContainerState =
   | { kind: 'waiting'; reason: string; message?: string }
   | { kind: 'running'; startedAt: Date }
@@ -64,6 +78,8 @@ class ContainerRun {
   group: ProcessGroup | undefined;
   probes: ProbeWorker[] = [];
   restartTimer: NodeJS.Timeout | undefined;
+  /** Log offsets where the last two attempts began (see ContainerLog). */
+  logStarts: number[] = [];
 
   constructor(spec: V1Container) {
     this.spec = spec;
@@ -99,6 +115,37 @@ export class PodRunner {
     this.ctx = ctx;
     this.containers = (pod.spec?.containers ?? []).map((spec) => new ContainerRun(spec));
     this.log = ctx.logger.child({ pod: `${pod.metadata?.namespace}/${pod.metadata?.name}` });
+  }
+
+  get namespace(): string {
+    return this.pod.metadata?.namespace ?? '';
+  }
+
+  get name(): string {
+    return this.pod.metadata?.name ?? '';
+  }
+
+  get containerNames(): string[] {
+    return this.containers.map((c) => c.spec.name);
+  }
+
+  /** Undefined when the pod has no container of that name. */
+  logOf(name: string): ContainerLog | undefined {
+    const container = this.containers.find((c) => c.spec.name === name);
+    if (!container) return undefined;
+    const [previousStart, currentStart] =
+      container.logStarts.length === 2 ? container.logStarts : [undefined, container.logStarts[0]];
+    return {
+      file: this.logFile(name),
+      currentStart,
+      previousStart,
+      running: container.state.kind === 'running',
+      waitingReason: container.state.kind === 'waiting' ? container.state.reason : undefined,
+    };
+  }
+
+  private logFile(container: string): string {
+    return join(this.ctx.logDir, `${this.namespace}_${this.name}_${container}.log`);
   }
 
   private get addresses(): PodAddresses {
@@ -203,7 +250,8 @@ export class PodRunner {
     const mounts = containerMounts(spec, this.volumes);
     const script = containerScript(this.pod.metadata?.name ?? 'pod', mounts, spec.workingDir, this.resolvConfPath);
     const podName = this.pod.metadata?.name ?? 'pod';
-    const logFile = join(this.ctx.logDir, `${this.pod.metadata?.namespace}_${podName}_${name}.log`);
+    const logFile = this.logFile(name);
+    container.logStarts = [...container.logStarts.slice(-1), fileSize(logFile)];
     const group = startProcessGroup({
       command: 'ip',
       args: ['netns', 'exec', this.ctx.network.podNetns, 'unshare', '--uts', '--', 'sh', '-c', script, 'sh', ...argv],
@@ -490,6 +538,14 @@ function toApiState(state: ContainerState): V1ContainerStatus['state'] {
           ...(state.signal ? { signal: signalNumber(state.signal) } : {}),
         },
       };
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
   }
 }
 
