@@ -45,6 +45,18 @@ export interface ApiServerClusterMode {
   /** Written into the `kubernetes` Service's endpoints; the cluster network forwards it to the loopback port. */
   readonly advertiseAddress: string;
   readonly serviceClusterIpRange: string;
+  /** How it reaches the kubelets (for logs); without it, `kubectl logs` has nowhere to go. */
+  readonly kubelet?: ApiServerKubeletAccess;
+}
+
+export interface ApiServerKubeletAccess {
+  /** `--kubelet-client-certificate`/`-key`: the identity the kubelets let in. */
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
+  /** `--kubelet-certificate-authority`: the kubelets' serving certificates are verified against it. */
+  readonly caFile: string;
+  /** An HTTP CONNECT proxy on a unix socket that reaches the nodes' InternalIPs (egress selection `cluster`). */
+  readonly egressProxySocket: string;
 }
 
 export interface LocalApiServer {
@@ -109,7 +121,7 @@ export async function startLocalApiServer(options: LocalApiServerOptions = {}): 
       // Without it SIGTERM leaves open watches hanging until the process dies; with it, watchers see a
       // clean close first, as they do from a well-run production API server.
       '--shutdown-watch-termination-grace-period=2s',
-      ...(cluster ? clusterArgs(cluster) : bareArgs(certDir, credentials)),
+      ...(cluster ? clusterArgs(cluster, dir) : bareArgs(certDir, credentials)),
     ];
 
     let apiserver: ProcessGroup | undefined;
@@ -166,8 +178,9 @@ export async function startLocalApiServer(options: LocalApiServerOptions = {}): 
   }
 }
 
-function clusterArgs(cluster: ApiServerClusterMode): string[] {
+function clusterArgs(cluster: ApiServerClusterMode, dir: string): string[] {
   return [
+    ...(cluster.kubelet ? kubeletArgs(cluster.kubelet, dir) : []),
     `--advertise-address=${cluster.advertiseAddress}`,
     `--service-cluster-ip-range=${cluster.serviceClusterIpRange}`,
     `--client-ca-file=${cluster.caFile}`,
@@ -177,6 +190,31 @@ function clusterArgs(cluster: ApiServerClusterMode): string[] {
     '--enable-admission-plugins=NodeRestriction',
     `--service-account-key-file=${cluster.serviceAccountPublicKeyFile}`,
     `--service-account-signing-key-file=${cluster.serviceAccountKeyFile}`,
+  ];
+}
+
+function kubeletArgs(kubelet: ApiServerKubeletAccess, dir: string): string[] {
+  const egressFile = join(dir, 'egress-selector.json');
+  writeFileSync(
+    egressFile,
+    JSON.stringify({
+      apiVersion: 'apiserver.k8s.io/v1beta1',
+      kind: 'EgressSelectorConfiguration',
+      egressSelections: [
+        {
+          name: 'cluster',
+          connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: kubelet.egressProxySocket } } },
+        },
+      ],
+    }),
+  );
+  return [
+    `--kubelet-client-certificate=${kubelet.clientCertFile}`,
+    `--kubelet-client-key=${kubelet.clientKeyFile}`,
+    `--kubelet-certificate-authority=${kubelet.caFile}`,
+    // Node names resolve nowhere; their InternalIPs are reachable through the egress proxy.
+    '--kubelet-preferred-address-types=InternalIP',
+    `--egress-selector-config-file=${egressFile}`,
   ];
 }
 

@@ -9,6 +9,11 @@
  * unix socket to the API server's loopback port. Nothing listens on or routes to the machine's network.
  * Names resolve the way they would anywhere too: CoreDNS in kube-system behind `kube-dns` (cluster-dns.ts),
  * which every node agent hands its pods as their nameserver.
+ *
+ * The API server reaches the nodes the other way round, as behind a konnectivity server: its egress
+ * selector sends `cluster` traffic to an HTTP CONNECT proxy on a unix socket, running in the underlay
+ * (node-agent/apiserver-egress.ts), which dials the node's InternalIP:10250 — the node agent's kubelet API
+ * (`kubectl logs`), TLS end to end with certificates from the cluster CA.
  */
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -24,6 +29,7 @@ import { type ProcessGroup, startProcessGroup } from '../apiserver/process-group
 import { toolPath } from '../apiserver/tool-path.ts';
 import { waitReady } from '../apiserver/wait-ready.ts';
 import { IMAGE_TABLE, imageRepository } from '../node-agent/image-table.ts';
+import type { NodeAgentConfig } from '../node-agent/node-agent.ts';
 import { installClusterDns } from './cluster-dns.ts';
 import {
   CLUSTER_DIR_PREFIX,
@@ -58,6 +64,11 @@ import { type ClusterPki, createClusterPki, kubeconfigYaml } from './pki.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const AGENT_MAIN = join(REPO_ROOT, 'testbed', 'src', 'node-agent', 'main.ts');
+const EGRESS_MAIN = join(REPO_ROOT, 'testbed', 'src', 'node-agent', 'apiserver-egress.ts');
+/** The kubelet port; each node namespace has its own, so every node agent uses the usual one. */
+const KUBELET_PORT = 10250;
+/** The CN of the API server's `--kubelet-client-certificate`, the one user the node agents let in. */
+const KUBELET_CLIENT_USER = 'kube-apiserver-kubelet-client';
 const KUBERNETES_VERSION = 'v1.35.4';
 
 const CONTROLLERS = [
@@ -111,7 +122,7 @@ export function localClusterDriver(options: LocalClusterOptions = {}): ClusterDr
         'certificates',
         'network namespaces',
         'etcd + kube-apiserver',
-        'API server relay',
+        'API server relays (in and out)',
         'kube-controller-manager + kube-scheduler',
         `nodes (${zones.length}): node agents + kube-proxy`,
         'cluster ready',
@@ -141,6 +152,10 @@ async function startLocalCluster(
   const logDir = join(dir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const socket = join(tmpdir(), `sk-${runId}-apiserver.sock`);
+  // In the run dir (removed with it) unless that path is too long for a unix socket.
+  const egressSocket = [join(dir, 'apiserver-egress.sock'), join(tmpdir(), `sk-${runId}-egress.sock`)].find(
+    (path) => Buffer.byteLength(path) < 100,
+  ) as string;
   const record: ClusterRecord = { runId, ownerPid: process.pid, kept: options.keep ?? false, groups: [], socket };
   const saveRecord = () => writeFileSync(clusterRecordPath(dir), JSON.stringify(record, null, 2));
   saveRecord();
@@ -189,11 +204,18 @@ async function startLocalCluster(
       }),
     );
     await step(2, () => createClusterNetwork(network));
+    const kubeletClient = await pki.issueClient('apiserver-kubelet-client', { user: KUBELET_CLIENT_USER, groups: [] });
     apiserver = await step(3, () =>
       startLocalApiServer({
         dir,
         logger,
         cluster: {
+          kubelet: {
+            clientCertFile: kubeletClient.certFile,
+            clientKeyFile: kubeletClient.keyFile,
+            caFile: pki.caFile,
+            egressProxySocket: egressSocket,
+          },
           caFile: pki.caFile,
           tlsCertFile: pki.apiserver.certFile,
           tlsKeyFile: pki.apiserver.keyFile,
@@ -212,7 +234,7 @@ async function startLocalCluster(
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(kubeconfigPath);
 
-    await step(4, () => startRelay(network, port, socket, spawnGroup));
+    await step(4, () => startRelays(network, port, socket, egressSocket, spawnGroup));
     await step(5, () => startControllers(pki, api.url, dir, spawnGroup, logger));
     await step(6, () => startNodes(spec, network, pki, port, dir, logDir, options, spawnGroup, kubeConfig, logger));
     await step(7, () => waitClusterReady(kubeConfig, logger));
@@ -280,13 +302,25 @@ async function startLocalCluster(
 
 type SpawnGroup = (name: string, command: string, args: string[], recordExe?: string) => ProcessGroup;
 
-/** Pod network → 172.31.0.1:<port> (underlay) → unix socket → 127.0.0.1:<port> (the API server). */
-async function startRelay(
+/**
+ * In: pod network → 172.31.0.1:<port> (underlay) → unix socket → 127.0.0.1:<port> (the API server).
+ * Out: the API server → unix socket → CONNECT proxy in the underlay → a node's InternalIP.
+ */
+async function startRelays(
   network: ClusterNetwork,
   port: number,
   socket: string,
+  egressSocket: string,
   spawnGroup: SpawnGroup,
 ): Promise<void> {
+  const egress = spawnGroup('apiserver-egress', 'ip', [
+    'netns',
+    'exec',
+    network.underlayNetns,
+    process.execPath,
+    EGRESS_MAIN,
+    egressSocket,
+  ]);
   const socat = '/usr/bin/socat';
   if (!existsSync(socat)) throw new Error("socat is missing: install Debian's socat (make tools)");
   const hostSide = spawnGroup(
@@ -306,6 +340,7 @@ async function startRelay(
   ]);
   await new Promise((r) => setTimeout(r, 100));
   if (underlaySide.hasExited()) throw new Error('the underlay side of the API server relay exited at once');
+  await waitFor('the API server egress proxy', () => existsSync(egressSocket), egress);
 }
 
 async function startControllers(
@@ -408,6 +443,11 @@ async function startNodes(
       user: `system:node:${node.name}`,
       groups: ['system:nodes'],
     });
+    const serving = await pki.issueServing(
+      `kubelet-${node.name}`,
+      { user: `system:node:${node.name}`, groups: ['system:nodes'] },
+      { ips: [node.ip], names: [node.name] },
+    );
     const agentConfig = {
       nodeName: node.name,
       zone,
@@ -424,7 +464,14 @@ async function startNodes(
       clusterDomain: CLUSTER_DOMAIN,
       restartBackoff: options.restartBackoff ?? { baseMs: 1000, maxMs: 30_000 },
       kubeconfigPath: pki.writeKubeconfig(`node-${node.name}`, underlayServer, credentials),
-    };
+      kubeletServer: {
+        port: KUBELET_PORT,
+        certFile: serving.certFile,
+        keyFile: serving.keyFile,
+        clientCaFile: pki.caFile,
+        allowedUsers: [KUBELET_CLIENT_USER],
+      },
+    } satisfies NodeAgentConfig & { kubeconfigPath: string };
     const agentConfigPath = join(dir, `agent-${node.name}.json`);
     writeFileSync(agentConfigPath, JSON.stringify(agentConfig, null, 2));
     // nsenter --net: the node's network, but the machine's mount namespace, so the pod namespaces the
@@ -547,14 +594,14 @@ async function clusterMemory(
     const group = processGroupOf(pid);
     const name = group === undefined ? undefined : leaders.get(group);
     // Host-side groups only: node agents and kube-proxies are counted through their namespaces below.
-    if (name && !name.startsWith('node-agent') && !name.startsWith('kube-proxy') && name !== 'relay-underlay')
-      add(name, pid);
+    const inNetns = ['node-agent', 'kube-proxy', 'relay-underlay', 'apiserver-egress'].some((n) => name?.startsWith(n));
+    if (name && !inNetns) add(name, pid);
   }
   const nodeNetns = new Set(network.nodes.map((node) => node.netns));
   for (const netns of await listNetns(netnsPrefix(network.runId))) {
     for (const pid of await netnsPids(netns)) {
       const exe = exeName(pid);
-      if (netns === network.underlayNetns) add('relay', pid);
+      if (netns === network.underlayNetns) add(exe === 'socat' ? 'relay' : 'apiserver-egress', pid);
       else if (nodeNetns.has(netns)) add(exe === 'kube-proxy' ? 'kube-proxy' : 'node-agents', pid);
       else add('pods', pid);
     }
