@@ -6,7 +6,7 @@ VITEST := vitest run
 # The V8 heap cap we run the control plane with: without one, V8 lets push garbage pile up (peak RSS
 # ~370 MB in the fan-out benchmark, ~250 MB with this cap, same latency). Deployments set it in NODE_OPTIONS.
 CONTROL_PLANE_HEAP_MB := 128
-CLUSTER_TEST := e2e/test/local-cluster.test.ts e2e/test/cluster-dns.test.ts e2e/test/envoy-ingress.test.ts
+CLUSTER_TEST := e2e/test/local-cluster.test.ts e2e/test/cluster-dns.test.ts e2e/test/envoy-ingress.test.ts testbed/test/local-cluster-logs.test.ts
 
 .DEFAULT_GOAL := help
 .PHONY: help tools deps-node test test-control-plane test-client lint typecheck check-imports \
