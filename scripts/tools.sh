@@ -35,6 +35,14 @@ step() {
   log "$name: done in $((SECONDS - start))s"
 }
 
+# first_line CMD...: prints the first line CMD prints (its version) on stderr. Not `CMD | head -n 1`: head
+# exits after one line, and under pipefail the SIGPIPE that CMD may then get fails the step (it did, once).
+first_line() {
+  local out
+  out=$("$@") || return 1
+  printf '%s\n' "${out%%$'\n'*}" >&2
+}
+
 need() {
   command -v "$1" >/dev/null 2>&1 || die "'$1' is not on PATH: $2"
 }
@@ -66,7 +74,7 @@ build_coredns() {
   [[ "$required" == "$COREDNS_VERSION" ]] ||
     die "coredns: tools/coredns/go.mod requires ${required:-nothing} but versions.env pins $COREDNS_VERSION (cd tools/coredns && go get github.com/coredns/coredns@$COREDNS_VERSION && go mod tidy)"
   (cd "$root/tools/coredns" && go build -trimpath -ldflags "-s -w" -o "$bin/coredns" ./cmd/coredns) || return 1
-  "$bin/coredns" -version | head -n 1 >&2
+  first_line "$bin/coredns" -version
 }
 
 build_k6() {
@@ -84,7 +92,16 @@ build_actionlint() {
   go_env
   local ldflags="-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION"
   GOBIN="$bin" go install -trimpath -ldflags "$ldflags" "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" || return 1
-  "$bin/actionlint" -version | head -n 1 >&2
+  first_line "$bin/actionlint" -version
+}
+
+# A real OCI registry (CNCF distribution) for the testbed: the existing driver's push is tested against it on
+# loopback (testbed/src/registry/local-registry.ts).
+build_registry() {
+  go_env
+  local ldflags="-s -w -X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION"
+  GOBIN="$bin" go install -trimpath -ldflags "$ldflags" "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION" || return 1
+  "$bin/registry" --version >&2
 }
 
 install_envoy() {
@@ -160,11 +177,12 @@ run_one() {
     k6) step k6 "$K6_VERSION" build_k6 ;;
     kind) step kind "$KIND_VERSION" build_kind ;;
     actionlint) step actionlint "$ACTIONLINT_VERSION" build_actionlint ;;
+    registry) step registry "$REGISTRY_VERSION" build_registry ;;
     docker) step docker "docker.io-busybox-static" install_docker ;;
     # envoy and k6 too: the manifests run the Envoy ingress, and the e2e suites run k6 pods (image table).
     cluster) for t in debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6; do run_one "$t"; done ;;
     all) for t in debian node cluster envoy k6 browser docker kind actionlint; do run_one "$t"; done ;;
-    *) die "unknown tool '$1' (known: all cluster node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6 kind actionlint docker browser)" ;;
+    *) die "unknown tool '$1' (known: all cluster node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6 kind actionlint registry docker browser)" ;;
   esac
 }
 
