@@ -90,3 +90,4 @@ export {
   runProbeOnce,
 } from './node-agent/probes.ts';
 export { pinnedVersion } from './pinned-versions.ts';
+export { type LocalRegistryOptions, type StartedLocalRegistry, startLocalRegistry } from './registry/local-registry.ts';
