@@ -1,13 +1,15 @@
 /**
  * The `existing` driver against a real kube-apiserver (no nodes run there: Node objects labelled with
  * zones stand for them), through a kubeconfig file with an ordinary and a production-looking context.
- * Image pushing runs against a real Docker engine (the testbed's: startDockerEngine) and a registry address on loopback
- * where nothing listens: the failure path and the clean-up of the tags it made.
+ * Image pushing runs against a real Docker engine (the testbed's: startDockerEngine): to a registry address on
+ * loopback where nothing listens (the failure path and the clean-up of the tags it made), and to a real OCI
+ * registry on loopback (startLocalRegistry: CNCF distribution) with the backend image `make images` builds.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import {
   CoreV1Api,
   KubeConfig,
@@ -25,10 +27,20 @@ import { kustomizeImages, registryImage } from '../src/cluster/existing/existing
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_ANNOTATION } from '../src/cluster/existing/existing-namespaces.ts';
 import type { ExistingClusterOptions } from '../src/cluster/existing/existing-options.ts';
 import { type DockerEngine, startDockerEngine } from '../src/docker/docker-engine.ts';
+import { type StartedLocalRegistry, startLocalRegistry } from '../src/registry/local-registry.ts';
 
 const logger = createLogger('existing-driver-test', process.env.SKEWLESS_LOG_LEVEL ?? 'warn');
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const spec = { zones: [], region: 'region-1', keepOnFailure: false };
+const repoRoot = resolve(import.meta.dirname, '../..');
+const run = promisify(execFile);
+/** What a registry may store for `docker push`, depending on the engine's image store. */
+const MANIFEST_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+];
 
 describe('production guard', () => {
   const id = (context: string, cluster = 'lab', server = 'https://10.0.0.1:6443') => ({ context, cluster, server });
@@ -439,6 +451,80 @@ describe('existing driver against a real kube-apiserver', () => {
       }
       expect(docker('image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', `${registry}/skewless/backend`)).toBe('');
       expect(docker('image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', 'skewless/backend')).toContain(image);
+    });
+
+    describe('and a real registry on loopback', () => {
+      const backend = 'skewless/backend:dev';
+      let registry: StartedLocalRegistry | undefined;
+      const exists = (name: string) =>
+        spawnSync('docker', ['image', 'inspect', name], { stdio: 'ignore' }).status === 0;
+      const manifest = async (tag: string) => {
+        const response = await fetch(`${registry?.url}/v2/team/skewless/backend/manifests/${tag}`, {
+          headers: { accept: MANIFEST_TYPES.join(', ') },
+        });
+        return {
+          status: response.status,
+          type: response.headers.get('content-type'),
+          digest: response.headers.get('docker-content-digest'),
+          body: await response.text(),
+        };
+      };
+
+      beforeAll(async () => {
+        registry = await startLocalRegistry({ logger });
+        if (exists(backend)) return;
+        // As `make images` builds it; Docker's layer cache makes a later run quick.
+        process.stderr.write(`[existing-driver.test] ${backend} missing: running scripts/images.sh backend\n`);
+        await run(join(repoRoot, 'scripts/images.sh'), ['backend'], {
+          cwd: repoRoot,
+          env: { ...process.env, IMAGE_TAG: 'dev' },
+          maxBuffer: 64 * 1024 * 1024,
+        }).catch((error: { stderr?: string; message: string }) => {
+          throw new Error(
+            `scripts/images.sh backend failed:\n${(error.stderr ?? error.message).split('\n').slice(-40).join('\n')}`,
+          );
+        });
+      }, 900_000);
+      afterAll(async () => {
+        await registry?.stop();
+      });
+
+      it('pushes our image to the registry, names exactly that image for the manifests, and delete() removes only its local tag', async () => {
+        if (!registry) throw new Error('no registry (beforeAll failed)');
+        const prefix = `${registry.address}/team`;
+        const target = `${prefix}/skewless/backend:dev`;
+        const cluster = await driver({ namespaces: ['skewless-i3'], registry: prefix })
+          .configure(spec)
+          .start();
+        try {
+          const began = performance.now();
+          await cluster.loadImages([backend, 'envoyproxy/envoy:v1.36.4']);
+          const seconds = ((performance.now() - began) / 1000).toFixed(1);
+          expect(await registry.tags('team/skewless/backend')).toEqual(['dev']);
+          const pushed = await manifest('dev');
+          expect(pushed.status, pushed.body).toBe(200);
+          expect(MANIFEST_TYPES).toContain(pushed.type);
+          const bytes = Number(docker('image', 'inspect', '--format', '{{.Size}}', backend));
+          process.stderr.write(
+            `[existing-driver.test] pushed ${backend} (${Math.round(bytes / 1e6)} MB) to ${prefix} in ${seconds} s: ${pushed.type} ${pushed.digest}\n`,
+          );
+          // The registry serves it under the digest Docker recorded for the push: it holds our image, not some image.
+          expect(docker('image', 'inspect', '--format', '{{join .RepoDigests " "}}', target).split(' ')).toContain(
+            `${prefix}/skewless/backend@${pushed.digest}`,
+          );
+          expect(cluster.imageFor(backend)).toBe(target);
+          expect(cluster.imageFor('envoyproxy/envoy:v1.36.4')).toBe('envoyproxy/envoy:v1.36.4');
+          expect(cluster.imageOverrides()).toEqual([
+            { name: 'skewless/backend', newName: `${prefix}/skewless/backend`, newTag: 'dev' },
+          ]);
+        } finally {
+          await cluster.delete();
+        }
+        expect(exists(target)).toBe(false);
+        expect(exists(backend)).toBe(true);
+        expect(await registry.tags('team/skewless/backend')).toEqual(['dev']);
+        expect((await manifest('dev')).status).toBe(200);
+      }, 300_000);
     });
   });
 });
