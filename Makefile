@@ -23,7 +23,7 @@ deps-node: ## Install npm packages (Node 22 included) when package-lock.json cha
 	@$(TOOLS) debian node
 
 test: deps-node lint typecheck check-imports ## Lint, type-check, import rules, then every test (real apiservers, Envoys, a local cluster).
-	@$(TOOLS) cluster envoy browser docker kind actionlint
+	@$(TOOLS) cluster envoy browser docker kind actionlint registry
 	$(VITEST) $(addprefix --exclude ,$(CLUSTER_TEST))
 	@# A local cluster's ~30 processes would starve the timing-sensitive tests on 2 cores: its suites run alone, after
 	@# them, one cluster at a time.

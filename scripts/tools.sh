@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tool bootstrap: installs and caches every external tool under .tools/, pinned by tools/versions.env.
 #
-#   scripts/tools.sh [all|cluster|node|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|kubectl|etcd|coredns|envoy|k6|debian|browser|docker|kind|actionlint]...
+#   scripts/tools.sh [all|cluster|node|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|kubectl|etcd|coredns|envoy|k6|debian|browser|docker|kind|actionlint|registry]...
 #
 # Idempotent: each tool is stamped with the versions that built it, so a second run is a no-op in
 # seconds. Every step prints what it does and how long it took; a failure names what is missing.
@@ -181,7 +181,7 @@ run_one() {
     docker) step docker "docker.io-busybox-static" install_docker ;;
     # envoy and k6 too: the manifests run the Envoy ingress, and the e2e suites run k6 pods (image table).
     cluster) for t in debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6; do run_one "$t"; done ;;
-    all) for t in debian node cluster envoy k6 browser docker kind actionlint; do run_one "$t"; done ;;
+    all) for t in debian node cluster envoy k6 browser docker kind actionlint registry; do run_one "$t"; done ;;
     *) die "unknown tool '$1' (known: all cluster node debian etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns envoy k6 kind actionlint registry docker browser)" ;;
   esac
 }
