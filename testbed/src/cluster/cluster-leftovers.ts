@@ -3,9 +3,10 @@
  * every cluster dir whose owner process is dead (and which was not kept on purpose with
  * `make cluster-up`) loses its recorded process groups, its network namespaces (with every process
  * still inside them: only ours can be there) and the dir itself. Namespaces named like ours whose run
- * dir is gone are removed too. Live runs — a parallel test file — are left alone.
+ * dir is gone are removed too. Live runs — a parallel test file, or another checkout's cluster on the same
+ * machine (found through the machine-wide run index) — are left alone.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@skewless/shared';
 import { isAlive, killRecordedGroups, sweepLeftovers } from '../apiserver/leftovers.ts';
@@ -35,6 +36,31 @@ export function clusterRecordPath(dir: string): string {
   return join(dir, RECORD);
 }
 
+/**
+ * Network namespaces are machine-wide but run dirs live in each checkout: this index (on tmpfs, cleared by
+ * a reboot as the namespaces are) maps a run id to its dir, so a sweep can tell another checkout's live
+ * cluster from a crashed run's leftovers.
+ */
+export const RUN_INDEX_DIR = '/run/skewless/local-clusters';
+
+/** Records where run `runId` keeps its dir (idempotent). */
+export function indexRun(runId: string, dir: string): void {
+  mkdirSync(RUN_INDEX_DIR, { recursive: true });
+  writeFileSync(join(RUN_INDEX_DIR, runId), dir);
+}
+
+/** True when the index names a dir for `runId` whose record says its owner lives, or that it is kept. */
+function liveElsewhere(runId: string): boolean {
+  let dir: string;
+  try {
+    dir = readFileSync(join(RUN_INDEX_DIR, runId), 'utf8');
+  } catch {
+    return false;
+  }
+  const record = readClusterRecord(dir);
+  return record !== undefined && (record.kept || isAlive(record.ownerPid));
+}
+
 export interface SweepOptions {
   /** Also remove kept clusters (`make cluster-down`). */
   readonly includeKept: boolean;
@@ -57,10 +83,11 @@ export async function sweepClusters(parent: string, logger: Logger, options: Swe
     await destroyCluster(dir, runId, record, logger);
     removed.push(runId);
   }
-  // Namespaces whose run dir is gone (a crash between creating them and writing the record).
+  // Namespaces whose run dir is gone (a crash between creating them and writing the record) — unless
+  // they belong to a live run of another checkout.
   for (const netns of await listNetns(NETNS_PREFIX).catch(() => [])) {
     const runId = netns.slice(NETNS_PREFIX.length).split('-')[0] ?? '';
-    if (liveRunIds.has(runId)) continue;
+    if (liveRunIds.has(runId) || liveElsewhere(runId)) continue;
     logger.warn({ netns }, 'removing a network namespace left by a crashed run');
     await destroyNetns(netns);
   }
@@ -80,5 +107,6 @@ export async function destroyCluster(
   for (const netns of await listNetns(`${NETNS_PREFIX}${runId}-`).catch(() => [])) await destroyNetns(netns);
   if (record?.socket) rmSync(record.socket, { force: true });
   rmSync(dir, { recursive: true, force: true });
+  rmSync(join(RUN_INDEX_DIR, runId), { force: true });
   logger.info({ runId }, 'removed a local cluster left by a previous run');
 }

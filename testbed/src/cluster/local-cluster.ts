@@ -36,6 +36,7 @@ import {
   type ClusterRecord,
   clusterRecordPath,
   destroyCluster,
+  indexRun,
   sweepClusters,
 } from './cluster-leftovers.ts';
 import {
@@ -159,6 +160,7 @@ async function startLocalCluster(
   const record: ClusterRecord = { runId, ownerPid: process.pid, kept: options.keep ?? false, groups: [], socket };
   const saveRecord = () => writeFileSync(clusterRecordPath(dir), JSON.stringify(record, null, 2));
   saveRecord();
+  indexRun(runId, dir);
   const groups: { name: string; group: ProcessGroup }[] = [];
   const spawnGroup = (name: string, command: string, args: string[], recordExe?: string) => {
     const group = startProcessGroup({ command, args, logFile: join(logDir, `${name}.log`) });
