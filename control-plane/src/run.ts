@@ -20,11 +20,19 @@ export interface RunningControlPlane {
   stop(): Promise<void>;
 }
 
+/** Throws `kubeconfig <file>: <reason>` when the file cannot be read or parsed. */
 export function loadKubeConfig(file: string | undefined): KubeConfig {
   const kubeConfig = new KubeConfig();
   // loadFromDefault picks KUBECONFIG, ~/.kube/config, or the in-cluster service account.
-  if (file) kubeConfig.loadFromFile(file);
-  else kubeConfig.loadFromDefault();
+  if (!file) {
+    kubeConfig.loadFromDefault();
+    return kubeConfig;
+  }
+  try {
+    kubeConfig.loadFromFile(file);
+  } catch (error) {
+    throw new Error(`kubeconfig ${file}: ${(error as Error).message}`);
+  }
   return kubeConfig;
 }
 
@@ -33,6 +41,8 @@ export async function startControlPlane(
   deps: { logger: Logger; registry?: Registry },
 ): Promise<RunningControlPlane> {
   const { logger } = deps;
+  // First, so a bad kubeconfig is reported before anything listens.
+  const kubeConfig = loadKubeConfig(config.kubeconfig);
   const registry = deps.registry ?? new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'skewless_control_plane_' });
 
@@ -51,7 +61,7 @@ export async function startControlPlane(
       podNamespace && podName ? discovery?.zoneOfPod(podNamespace, podName) : undefined,
   });
   discovery = new KubeDiscovery({
-    kubeConfig: loadKubeConfig(config.kubeconfig),
+    kubeConfig,
     namespaces: config.namespaces.length > 0 ? config.namespaces : undefined,
     sink: xds.sink,
     logger,

@@ -3,6 +3,7 @@
  * process — between a real kube-apiserver + etcd and a subscribed xDS client. The test writes
  * Services and EndpointSlices the way the EndpointSlice controller would (it arrives in #4).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -255,5 +256,21 @@ describe('skewless control-plane, between a real kube-apiserver and an xDS subsc
     expect(exit).toMatchObject({ code: 0, signal: null });
     const status = await subscriber.streamStatus(5000);
     expect(status.code).toBe(grpc.status.UNAVAILABLE);
+  });
+});
+
+describe('skewless control-plane with a kubeconfig it cannot read', () => {
+  it('exits 1 naming the file and the reason, without a stack trace', () => {
+    const missing = path.join(mkdtempSync(path.join(tmpdir(), 'skewless-cp-')), 'nope.yaml');
+    const result = spawnSync(
+      path.join(repoRoot, 'node_modules/.bin/node'),
+      [path.join(repoRoot, 'cli/src/main.ts'), 'control-plane', `--kubeconfig=${missing}`, '--log-level=silent'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      `skewless control-plane: could not start: kubeconfig ${missing}: ENOENT: no such file or directory, open '${missing}'`,
+    );
+    rmSync(path.dirname(missing), { recursive: true, force: true });
   });
 });

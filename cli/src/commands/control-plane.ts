@@ -35,7 +35,14 @@ export function controlPlaneCommand(): Command {
         return;
       }
       const logger = createLogger('control-plane', result.config.logLevel);
-      const running = await startControlPlane(result.config, { logger });
+      let running: Awaited<ReturnType<typeof startControlPlane>>;
+      try {
+        running = await startControlPlane(result.config, { logger });
+      } catch (error) {
+        process.stderr.write(`skewless control-plane: could not start: ${(error as Error).message}\n`);
+        process.exitCode = 1;
+        return;
+      }
       const stop = (signal: string) => {
         logger.info({ signal }, 'shutting down');
         running.stop().then(
