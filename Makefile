@@ -69,7 +69,7 @@ DOCKER_ENGINE := node testbed/src/docker/docker-engine-cli.ts exec --
 
 e2e: deps-node ## The main job: boot a cluster (CLUSTER=local|kind|k3s|existing), deploy, run the scenarios, write results/, tear down.
 ifeq ($(CLUSTER),local)
-	@$(TOOLS) cluster
+	@$(TOOLS) cluster browser
 	node cli/src/main.ts e2e --cluster $(CLUSTER) $(if $(SCENARIO),--scenario $(SCENARIO))
 else
 	@$(TOOLS) kubectl docker $(filter kind,$(CLUSTER))

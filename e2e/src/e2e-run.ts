@@ -10,6 +10,7 @@ import path from 'node:path';
 import { CLUSTER_DRIVERS, type ClusterDriverOptions, clusterDriver, isClusterDriverName } from './cluster-drivers.ts';
 import { type ClusterSession, openClusterSession } from './cluster-session.ts';
 import { renderReport } from './report/render-report.ts';
+import { screenshotReport } from './report/report-screenshot.ts';
 import { readScenarioDir, type ScenarioFile } from './scenario-file.ts';
 import type { ScenarioResult } from './scenario-metrics.ts';
 import { runScenario } from './scenario-runner.ts';
@@ -150,6 +151,10 @@ export async function runSuite(options: SuiteOptions): Promise<number> {
   const report = renderReport({ resultsDir, outFile: path.join(resultsDir, 'report.html') });
   for (const problem of report.problems) process.stderr.write(`[e2e] report: ${problem}\n`);
   process.stdout.write(`e2e: report with ${report.charts.length} charts — ${shown}/report.html\n`);
+  const shot = await screenshotReport(report.outFile, path.join(resultsDir, 'report.png'), report.charts.length);
+  process.stdout.write(
+    shot.ok ? `e2e: screenshot — ${shown}/report.png\n` : `e2e: no screenshot of the report: ${shot.reason}\n`,
+  );
   const ok = outcomes.filter((o) => o.passed).length;
   process.stdout.write(
     `e2e: ${ok}/${selected.length} scenarios passed in ${summary.durationS} s — ${shown}/e2e.json\n`,

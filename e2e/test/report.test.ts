@@ -17,22 +17,13 @@ import type { GroupValues } from '../src/report/chart-groups.ts';
 import type { PodRequestsValues } from '../src/report/chart-pod-requests.ts';
 import type { ZoneMatrixValues } from '../src/report/chart-zone-matrix.ts';
 import { type RenderedReport, renderReport } from '../src/report/render-report.ts';
+import { CHROMIUM_ARGS, screenshotReport } from '../src/report/report-screenshot.ts';
 import { scenarioResultSchema } from '../src/report/scenario-result.ts';
 import { SCHEMA_FILE, schemaFileText } from '../src/report/write-schema.ts';
 import type { ScenarioResult } from '../src/scenario-metrics.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 type Pod = ScenarioResult['perPod'][number];
 type TimelinePoint = ScenarioResult['timeline'][number] & { perPod?: Record<string, number> };
@@ -429,6 +420,27 @@ describe('the HTML report', () => {
     for (const shot of shots) writeFileSync(shot, png);
     for (const shot of shots) expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
     expect(png.length).toBeGreaterThan(50_000);
+  });
+
+  it('is screenshotted the way make e2e does it, once every chart has rendered', async () => {
+    const shot = path.join(dir, 'e2e-report.png');
+    const outcome = await screenshotReport(report.outFile, shot, CHART_IDS.length, { executablePath: CHROMIUM });
+    expect(outcome).toEqual({ ok: true, bytes: readFileSync(shot).length });
+    expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
+    // Waiting for one chart more than the page has times out, and says so instead of saving a picture.
+    const early = await screenshotReport(report.outFile, path.join(dir, 'never.png'), CHART_IDS.length + 1, {
+      executablePath: CHROMIUM,
+      timeoutMs: 3_000,
+    });
+    expect(early).toEqual({ ok: false, reason: expect.stringMatching(/Timeout/) });
+  }, 60_000);
+
+  it('skips the screenshot without a browser, naming where it looked', async () => {
+    const outcome = await screenshotReport(report.outFile, path.join(dir, 'none.png'), 1, { executablePath: null });
+    expect(outcome).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/no Chromium at \/usr\/bin\/chromium.*scripts\/tools\.sh browser/),
+    });
   });
 });
 
