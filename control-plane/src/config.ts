@@ -3,7 +3,7 @@
  * Sources, later ones winning: a JSON file (`--config`), environment (`SKEWLESS_*`), command-line flags.
  */
 import { readFileSync } from 'node:fs';
-import { formatProblemList, type Problem, parseServiceKey } from '@skewless/shared';
+import { formatProblemList, issueProblem, type Problem, parseServiceKey } from '@skewless/shared';
 import { z } from 'zod';
 
 const hostPort = z
@@ -86,23 +86,16 @@ export type ConfigProblem = Problem;
 
 export type ConfigResult = { ok: true; config: ControlPlaneConfig } | { ok: false; problems: ConfigProblem[] };
 
-function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)),
-    '',
-  );
-}
-
 /** Validates raw input (already merged from all sources); reports every problem, not the first. */
 export function parseConfig(raw: unknown): ConfigResult {
   const result = configSchema.safeParse(raw);
   if (result.success) return { ok: true, config: result.data };
   return {
     ok: false,
-    problems: result.error.issues.map((issue) => ({
-      path: formatPath(issue.path) || '(root)',
-      message: issue.message,
-    })),
+    problems: result.error.issues.map((issue) => {
+      const problem = issueProblem('', issue);
+      return { ...problem, path: problem.path || '(root)' };
+    }),
   };
 }
 

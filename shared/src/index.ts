@@ -16,7 +16,7 @@ export {
   POD_ANNOTATION,
 } from './endpoint-metadata.ts';
 export { createLogger, type Logger } from './logger.ts';
-export { formatProblemList, type Problem } from './problem.ts';
+export { formatProblemList, issueProblem, type Problem } from './problem.ts';
 export {
   DEFAULT_CLUSTER_DOMAIN,
   dnsListenerName,

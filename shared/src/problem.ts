@@ -13,3 +13,18 @@ export interface Problem {
 export function formatProblemList(problems: readonly Problem[], indent = '  '): string {
   return problems.map((p) => `${indent}${p.path}: ${p.message}`).join('\n');
 }
+
+/**
+ * A schema issue (zod's `{ path, message }`) as a Problem under `root`: keys joined with `.`, indexes in
+ * brackets — `spec.zones[1]`, `options.registry`; with an empty root, `routes[0].service`.
+ */
+export function issueProblem(
+  root: string,
+  issue: { readonly path: readonly PropertyKey[]; readonly message: string },
+): Problem {
+  const path = issue.path.reduce<string>(
+    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
+    root,
+  );
+  return { path, message: issue.message };
+}

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { type Cluster, type Context, KubeConfig, type User } from '@kubernetes/client-node';
-import { formatProblemList, type Logger, type Problem } from '@skewless/shared';
+import { formatProblemList, issueProblem, type Logger, type Problem } from '@skewless/shared';
 import { z } from 'zod';
 import { DEFAULT_PRODUCTION_PATTERN } from './existing-guard.ts';
 
@@ -113,7 +113,7 @@ export function existingConfig(
 ): ExistingConfig {
   const { logger: _logger, ...data } = options;
   const parsed = optionsSchema.safeParse(data);
-  const problems: Problem[] = parsed.success ? [] : parsed.error.issues.map((i) => problem('options', i));
+  const problems: Problem[] = parsed.success ? [] : parsed.error.issues.map((i) => issueProblem('options', i));
   spec.zones.forEach((zone, i) => {
     if (!ZONE.test(zone)) problems.push({ path: `spec.zones[${i}]`, message: 'not a label value' });
   });
@@ -209,12 +209,4 @@ export function singleContextKubeConfig(config: ExistingConfig): KubeConfig {
     currentContext: config.context.name,
   });
   return single;
-}
-
-function problem(root: string, issue: z.core.$ZodIssue): Problem {
-  const path = issue.path.reduce<string>(
-    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${String(key)}`),
-    root,
-  );
-  return { path, message: issue.message };
 }

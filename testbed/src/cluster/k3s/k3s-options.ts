@@ -3,7 +3,7 @@
  * with its path → a typed config. Nothing here touches Docker.
  */
 import type { Logger } from '@skewless/shared';
-import { formatProblemList, type Problem } from '@skewless/shared';
+import { formatProblemList, issueProblem, type Problem } from '@skewless/shared';
 import { z } from 'zod';
 import { pinnedVersion } from '../../pinned-versions.ts';
 import { type ClusterSpec, DEFAULT_ZONES } from '../driver.ts';
@@ -81,8 +81,8 @@ export function k3sConfig(options: K3sClusterOptions, spec: ClusterSpec, default
   const parsedOptions = optionsSchema.safeParse(data);
   const parsedSpec = specSchema.safeParse({ ...spec, zones: spec.zones.length > 0 ? spec.zones : [...DEFAULT_ZONES] });
   const problems: Problem[] = [
-    ...(parsedOptions.success ? [] : parsedOptions.error.issues.map((i) => problem('options', i))),
-    ...(parsedSpec.success ? [] : parsedSpec.error.issues.map((i) => problem('spec', i))),
+    ...(parsedOptions.success ? [] : parsedOptions.error.issues.map((i) => issueProblem('options', i))),
+    ...(parsedSpec.success ? [] : parsedSpec.error.issues.map((i) => issueProblem('spec', i))),
   ];
   if (!parsedOptions.success || !parsedSpec.success) {
     throw new Error(`k3s cluster: invalid configuration:\n${formatProblemList(problems)}`);
@@ -101,12 +101,4 @@ export function k3sConfig(options: K3sClusterOptions, spec: ClusterSpec, default
     region: parsedSpec.data.region,
     keepOnFailure: parsedSpec.data.keepOnFailure,
   };
-}
-
-function problem(root: string, issue: z.core.$ZodIssue): Problem {
-  const path = issue.path.reduce<string>(
-    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${String(key)}`),
-    root,
-  );
-  return { path, message: issue.message };
 }

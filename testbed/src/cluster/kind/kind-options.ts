@@ -3,7 +3,7 @@
  * with its path → a typed config. Nothing here runs kind or touches Docker.
  */
 import type { Logger } from '@skewless/shared';
-import { formatProblemList, type Problem } from '@skewless/shared';
+import { formatProblemList, issueProblem, type Problem } from '@skewless/shared';
 import { z } from 'zod';
 import { pinnedVersion } from '../../pinned-versions.ts';
 import { type ClusterSpec, DEFAULT_ZONES } from '../driver.ts';
@@ -103,8 +103,8 @@ export function kindConfig(
   const zones = spec.zones.length > 0 ? spec.zones : [...DEFAULT_ZONES];
   const parsedSpec = specSchema.safeParse({ ...spec, zones });
   const problems: Problem[] = [
-    ...(parsedOptions.success ? [] : parsedOptions.error.issues.map((i) => problem('options', i))),
-    ...(parsedSpec.success ? [] : parsedSpec.error.issues.map((i) => problem('spec', i))),
+    ...(parsedOptions.success ? [] : parsedOptions.error.issues.map((i) => issueProblem('options', i))),
+    ...(parsedSpec.success ? [] : parsedSpec.error.issues.map((i) => issueProblem('spec', i))),
   ];
   const workersPerZone = options.workersPerZone ?? Math.ceil(MIN_WORKERS / Math.max(1, zones.length));
   const workers = workersPerZone * zones.length;
@@ -141,12 +141,4 @@ export function kindConfig(
     region: parsedSpec.data.region,
     keepOnFailure: parsedSpec.data.keepOnFailure,
   };
-}
-
-function problem(root: string, issue: z.core.$ZodIssue): Problem {
-  const path = issue.path.reduce<string>(
-    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${String(key)}`),
-    root,
-  );
-  return { path, message: issue.message };
 }
