@@ -4,6 +4,10 @@
  * machine's and nothing of a parallel test's. It never runs a container here: the kind tests need an
  * engine kind can talk to (`docker info`, `docker ps`), not one that can pull. A crashed run's engine
  * is stopped by the next run's sweep (the temp dir records the dockerd and containerd groups).
+ *
+ * Not the testbed's shared engine (src/docker/startDockerEngine): these tests assert an engine with no
+ * container at all and run kind's leftover sweep, which on a shared engine would see — and delete — a
+ * real `skewless-*` kind cluster of another run.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
