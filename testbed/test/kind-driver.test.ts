@@ -39,16 +39,21 @@ async function containers(): Promise<string[]> {
   return result.stdout.split('\n').filter((line) => line !== '');
 }
 
+/** A kind driver on the test's engine whose node image points at a loopback registry that refuses. */
+function withoutNodeImage(parentDir: string, spec: typeof SPEC) {
+  return kindClusterDriver({
+    parentDir,
+    dockerHost: engine.host,
+    nodeImage: UNREACHABLE_IMAGE,
+    progress: false,
+    logger,
+  }).configure(spec);
+}
+
 describe('kind driver start() without a node image', () => {
   it.concurrent('fails at `kind create cluster` naming the image, and deletes what it made', async ({ expect }) => {
     const parentDir = join(dir, 'start-fails');
-    const configured = kindClusterDriver({
-      parentDir,
-      dockerHost: engine.host,
-      nodeImage: UNREACHABLE_IMAGE,
-      progress: false,
-      logger,
-    }).configure(SPEC);
+    const configured = withoutNodeImage(parentDir, SPEC);
     const error = await configured.start().then(
       () => undefined,
       (e: Error) => e,
@@ -64,13 +69,7 @@ describe('kind driver start() without a node image', () => {
 
   it.concurrent('keeps the run dir with its config and a kept record when keepOnFailure is set', async ({ expect }) => {
     const parentDir = join(dir, 'keep-on-failure');
-    const configured = kindClusterDriver({
-      parentDir,
-      dockerHost: engine.host,
-      nodeImage: UNREACHABLE_IMAGE,
-      progress: false,
-      logger,
-    }).configure({ ...SPEC, keepOnFailure: true });
+    const configured = withoutNodeImage(parentDir, { ...SPEC, keepOnFailure: true });
     await expect(configured.start()).rejects.toThrow(`failed to pull image "${UNREACHABLE_IMAGE}"`);
     const runDirs = readdirSync(parentDir);
     expect(runDirs).toHaveLength(1);
