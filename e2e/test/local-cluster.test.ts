@@ -162,6 +162,56 @@ describe('the local cluster', () => {
     }
   });
 
+  it('starts a pod whose Secret is created after it, as a kubelet retries CreateContainerConfigError', async () => {
+    const secret = 'created-later';
+    await session.core.createNamespacedPod({
+      namespace: NAMESPACE,
+      body: {
+        metadata: { name: 'waits-for-secret' },
+        spec: {
+          automountServiceAccountToken: false,
+          terminationGracePeriodSeconds: 0,
+          volumes: [{ name: 'cert', secret: { secretName: secret } }],
+          containers: [
+            {
+              name: 'reader',
+              image: 'skewless/backend:dev',
+              command: ['sh', '-c', 'cat /etc/cert/token; exec sleep 600'],
+              volumeMounts: [{ name: 'cert', mountPath: '/etc/cert' }],
+              env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: secret, key: 'token' } } }],
+            },
+          ],
+        },
+      },
+    });
+    try {
+      const waiting = await waitForPod(
+        'waits-for-secret',
+        (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError',
+      );
+      expect(waiting.status?.containerStatuses?.[0]?.state?.waiting?.message).toMatch(
+        /volumes\[cert\]: secret "created-later" not found/,
+      );
+      await session.core.createNamespacedSecret({
+        namespace: NAMESPACE,
+        body: { metadata: { name: secret }, stringData: { token: 'from-the-secret' } },
+      });
+      // The retry back-off is at most 10 s; a kubelet's re-sync is slower, not faster.
+      const running = await waitForPod('waits-for-secret', (p) => p.status?.phase === 'Running', 30_000);
+      expect(running.status?.containerStatuses?.[0]?.state?.running).toBeDefined();
+      expect(running.status?.containerStatuses?.[0]?.restartCount).toBe(0);
+      let log = '';
+      for (let i = 0; i < 50 && !log.includes('from-the-secret'); i++) {
+        log = await session.core.readNamespacedPodLog({ name: 'waits-for-secret', namespace: NAMESPACE });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(log).toContain('from-the-secret');
+    } finally {
+      await session.core.deleteNamespacedPod({ name: 'waits-for-secret', namespace: NAMESPACE, gracePeriodSeconds: 0 });
+      await session.core.deleteNamespacedSecret({ name: secret, namespace: NAMESPACE }).catch(() => undefined);
+    }
+  });
+
   it('SIGKILLs a container that ignores SIGTERM once its grace period is over, then deletes the pod', async () => {
     await session.core.createNamespacedPod({
       namespace: NAMESPACE,

@@ -67,6 +67,11 @@ type ContainerState =
 const BACKOFF_RESET_MS = 60_000;
 /** A kubelet gives containers at least this long after preStop before SIGKILL. */
 const MIN_GRACE_AFTER_PRESTOP_MS = 2000;
+/**
+ * A pod whose Secret or ConfigMap is missing is tried again, as a kubelet re-syncs it: after 1 s,
+ * doubling to every 10 s, until the object appears or the pod is deleted.
+ */
+const MISSING_INPUT_RETRY = { baseMs: 1000, maxMs: 10_000 } as const;
 
 class ContainerRun {
   readonly spec: V1Container;
@@ -78,6 +83,8 @@ class ContainerRun {
   group: ProcessGroup | undefined;
   probes: ProbeWorker[] = [];
   restartTimer: NodeJS.Timeout | undefined;
+  /** Attempts that found a Secret or ConfigMap of its env missing. */
+  configRetries = 0;
   /** Log offsets where the last two attempts began (see ContainerLog). */
   logStarts: number[] = [];
 
@@ -107,6 +114,8 @@ export class PodRunner {
   private stopped = false;
   private volumes: ReadonlyMap<string, string> = new Map();
   private tokenTimer: NodeJS.Timeout | undefined;
+  private setUpRetries = 0;
+  private setUpRetryTimer: NodeJS.Timeout | undefined;
   private statusWriting = false;
   private statusDirty = false;
 
@@ -160,13 +169,19 @@ export class PodRunner {
       return;
     }
     try {
-      await createPodNetwork(this.ctx.network);
-      this.networkReady = true;
-      this.writeResolvConf();
+      if (!this.networkReady) {
+        await createPodNetwork(this.ctx.network);
+        this.networkReady = true;
+        this.writeResolvConf();
+      }
       await this.refreshVolumes();
     } catch (error) {
       const reason = error instanceof PodConfigError ? error.reason : 'CreatePodSandboxError';
       this.failAll(reason, (error as Error).message);
+      if (error instanceof PodConfigError && error.missingInput) {
+        clearTimeout(this.setUpRetryTimer);
+        this.setUpRetryTimer = this.retryLater(this.setUpRetries++, () => this.start());
+      }
       return;
     }
     if (this.terminating || this.stopped) return;
@@ -186,12 +201,25 @@ export class PodRunner {
   async kill(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearTimeout(this.setUpRetryTimer);
     for (const container of this.containers) {
       clearTimeout(container.restartTimer);
       container.stopProbes();
     }
     await Promise.all(this.containers.map((container) => container.group?.stop(0)));
     await this.release();
+  }
+
+  /** Runs `again` after the missing-input back-off for attempt `attempt`, unless the pod goes away first. */
+  private retryLater(attempt: number, again: () => Promise<void>): NodeJS.Timeout {
+    const { baseMs, maxMs } = MISSING_INPUT_RETRY;
+    const delay = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
+    const timer = setTimeout(() => {
+      if (this.terminating || this.stopped) return;
+      again().catch((error: Error) => this.log.warn({ err: error.message }, 'retry failed'));
+    }, delay);
+    timer.unref();
+    return timer;
   }
 
   private failAll(reason: string, message: string): void {
@@ -245,6 +273,9 @@ export class PodRunner {
       container.state = { kind: 'waiting', reason, message: (error as Error).message };
       this.log.warn({ container: name, reason, message: (error as Error).message }, 'container cannot start');
       this.scheduleStatus();
+      if (error instanceof PodConfigError && error.missingInput) {
+        container.restartTimer = this.retryLater(container.configRetries++, () => this.startContainer(container));
+      }
       return;
     }
     const mounts = containerMounts(spec, this.volumes);
@@ -394,6 +425,7 @@ export class PodRunner {
     const grace = this.pod.metadata?.deletionGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30;
     const deadline = Date.now() + grace * 1000;
     this.log.info({ graceSeconds: grace }, 'terminating');
+    clearTimeout(this.setUpRetryTimer);
     for (const container of this.containers) {
       clearTimeout(container.restartTimer);
       container.restartTimer = undefined;

@@ -36,11 +36,22 @@ export interface PodInputs {
 /** An error that keeps the container from starting, reported as its waiting reason. */
 export class PodConfigError extends Error {
   readonly reason: string;
-  constructor(reason: string, message: string) {
+  /**
+   * A Secret, ConfigMap or key the pod refers to is missing: it may be created later, so the pod is
+   * retried (a kubelet keeps syncing such a pod). False for what no later object can fix.
+   */
+  readonly missingInput: boolean;
+  constructor(reason: string, message: string, options: { missingInput?: boolean } = {}) {
     super(message);
     this.name = 'PodConfigError';
     this.reason = reason;
+    this.missingInput = options.missingInput ?? false;
   }
+}
+
+/** A Secret, ConfigMap or one of their keys is not there (yet). */
+function missingInput(message: string): PodConfigError {
+  return new PodConfigError('CreateContainerConfigError', message, { missingInput: true });
 }
 
 export interface PodAddresses {
@@ -77,16 +88,13 @@ export async function resolveEnv(
     if (source.configMapRef) {
       const data = (await inputs.readConfigMap(namespace, source.configMapRef.name ?? ''))?.data;
       if (data === undefined && !source.configMapRef.optional) {
-        throw new PodConfigError(
-          'CreateContainerConfigError',
-          `${where}: configmap "${source.configMapRef.name}" not found`,
-        );
+        throw missingInput(`${where}: configmap "${source.configMapRef.name}" not found`);
       }
       for (const [key, value] of Object.entries(data ?? {})) env[prefix + key] = value;
     } else if (source.secretRef) {
       const data = (await inputs.readSecret(namespace, source.secretRef.name ?? ''))?.data;
       if (data === undefined && !source.secretRef.optional) {
-        throw new PodConfigError('CreateContainerConfigError', `${where}: secret "${source.secretRef.name}" not found`);
+        throw missingInput(`${where}: secret "${source.secretRef.name}" not found`);
       }
       for (const [key, value] of Object.entries(data ?? {})) env[prefix + key] = decode(value);
     }
@@ -115,10 +123,7 @@ async function envValue(
     const ref = from.configMapKeyRef;
     const value = (await inputs.readConfigMap(namespace, ref.name ?? ''))?.data?.[ref.key];
     if (value === undefined && !ref.optional) {
-      throw new PodConfigError(
-        'CreateContainerConfigError',
-        `${where}: key "${ref.key}" of configmap "${ref.name}" not found`,
-      );
+      throw missingInput(`${where}: key "${ref.key}" of configmap "${ref.name}" not found`);
     }
     return value;
   }
@@ -126,10 +131,7 @@ async function envValue(
     const ref = from.secretKeyRef;
     const value = (await inputs.readSecret(namespace, ref.name ?? ''))?.data?.[ref.key];
     if (value === undefined && !ref.optional) {
-      throw new PodConfigError(
-        'CreateContainerConfigError',
-        `${where}: key "${ref.key}" of secret "${ref.name}" not found`,
-      );
+      throw missingInput(`${where}: key "${ref.key}" of secret "${ref.name}" not found`);
     }
     return value === undefined ? undefined : decode(value);
   }
@@ -301,12 +303,12 @@ function writeKeys(
 ): void {
   if (data === undefined) {
     if (optional) return;
-    throw new PodConfigError('CreateContainerConfigError', `${what} not found`);
+    throw missingInput(`${what} not found`);
   }
   const chosen = items ?? Object.keys(data).map((key) => ({ key, path: key }));
   for (const item of chosen) {
     const value = data[item.key];
-    if (value === undefined) throw new PodConfigError('CreateContainerConfigError', `${what} has no key "${item.key}"`);
+    if (value === undefined) throw missingInput(`${what} has no key "${item.key}"`);
     writeFileAt(target, item.path, value);
   }
 }
