@@ -525,7 +525,10 @@ function kubeProxyConfig(nodeName: string, kubeconfig: string): string {
     metricsBindAddress: '127.0.0.1:10249',
     // Conntrack limits are machine-wide sysctls: leave them alone.
     conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
-    iptables: { minSyncPeriod: '0s', syncPeriod: '30s' },
+    // Kubernetes' defaults. minSyncPeriod 1s batches EndpointSlice changes into at most one
+    // iptables-restore per second per node: with 0s, every change of a rollout (~46 for nine pods)
+    // made all three kube-proxies rewrite their rules at once (~40 ms each).
+    iptables: { minSyncPeriod: '1s', syncPeriod: '30s' },
   });
 }
 
