@@ -176,8 +176,8 @@ describe('the local cluster', () => {
             {
               name: 'reader',
               image: 'skewless/backend:dev',
-              command: ['sh', '-c', 'cat /etc/cert/token; exec sleep 600'],
-              volumeMounts: [{ name: 'cert', mountPath: '/etc/cert' }],
+              command: ['sh', '-c', 'cat /var/run/cert/token; exec sleep 600'],
+              volumeMounts: [{ name: 'cert', mountPath: '/var/run/cert' }],
               env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: secret, key: 'token' } } }],
             },
           ],
@@ -197,8 +197,12 @@ describe('the local cluster', () => {
         body: { metadata: { name: secret }, stringData: { token: 'from-the-secret' } },
       });
       // The retry back-off is at most 10 s; a kubelet's re-sync is slower, not faster.
-      const running = await waitForPod('waits-for-secret', (p) => p.status?.phase === 'Running', 30_000);
-      expect(running.status?.containerStatuses?.[0]?.state?.running).toBeDefined();
+      const running = await waitForPod(
+        'waits-for-secret',
+        (p) => p.status?.containerStatuses?.[0]?.state?.running !== undefined,
+        30_000,
+      );
+      expect(running.status?.phase).toBe('Running');
       expect(running.status?.containerStatuses?.[0]?.restartCount).toBe(0);
       let log = '';
       for (let i = 0; i < 50 && !log.includes('from-the-secret'); i++) {
