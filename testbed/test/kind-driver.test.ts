@@ -15,6 +15,7 @@ import { type KindCli, kindCli } from '../src/cluster/kind/kind-cli.ts';
 import { kindClusterDriver } from '../src/cluster/kind/kind-driver.ts';
 import { type KindRecord, sweepKindClusters, writeKindRecord } from '../src/cluster/kind/kind-leftovers.ts';
 import { pinnedVersion } from '../src/cluster/kind/kind-options.ts';
+import { indexRunDir } from '../src/cluster/run-index.ts';
 import { type PrivateDockerEngine, startPrivateDockerEngine } from './private-docker-engine.ts';
 
 const logger = createLogger('kind-driver-test', process.env.SKEWLESS_LOG_LEVEL ?? 'warn');
@@ -107,7 +108,7 @@ describe('kind leftover sweep', () => {
     return path;
   }
 
-  it('deletes clusters of dead or unknown owners, keeps live and kept ones, and never touches others', async () => {
+  it('deletes clusters of dead or unknown owners, keeps live and kept ones (also another checkout’s), and never touches others', async () => {
     // An empty root filesystem (a 1 KiB tar of zeros is an empty archive): containers are created, never run.
     const emptyTar = join(dir, 'empty.tar');
     writeFileSync(emptyTar, Buffer.alloc(1024));
@@ -117,19 +118,48 @@ describe('kind leftover sweep', () => {
     const dead = runDir(parent, 'dead01', { name: 'skewless-dead01', ownerPid: deadPid, kept: false });
     const live = runDir(parent, 'a11ve1', { name: 'skewless-a11ve1', ownerPid: process.pid, kept: false });
     const kept = runDir(parent, 'c0ffee', { name: 'skewless-c0ffee', ownerPid: deadPid, kept: true });
-    for (const name of ['skewless-dead01', 'skewless-a11ve1', 'skewless-c0ffee', 'skewless-0a0a0a', 'someone-else'])
+    // Two clusters of another checkout on the same engine, known only through the machine-wide index:
+    // one whose run is alive, one whose run died.
+    const indexDir = join(dir, 'kind-index');
+    const otherCheckout = join(dir, 'other-checkout');
+    indexRunDir(
+      indexDir,
+      'skewless-0b0b0b',
+      runDir(otherCheckout, '0b0b0b', { name: 'skewless-0b0b0b', ownerPid: process.pid, kept: false }),
+    );
+    indexRunDir(
+      indexDir,
+      'skewless-0c0c0c',
+      runDir(otherCheckout, '0c0c0c', { name: 'skewless-0c0c0c', ownerPid: deadPid, kept: false }),
+    );
+    for (const name of [
+      'skewless-dead01',
+      'skewless-a11ve1',
+      'skewless-c0ffee',
+      'skewless-0a0a0a',
+      'skewless-0b0b0b',
+      'skewless-0c0c0c',
+      'someone-else',
+    ])
       await fakeNode(name);
 
-    const deleted = await sweepKindClusters(parent, cli, logger, { includeKept: false });
-    expect(deleted.sort()).toEqual(['skewless-0a0a0a', 'skewless-dead01']);
-    expect((await cli.getClusters()).sort()).toEqual(['skewless-a11ve1', 'skewless-c0ffee', 'someone-else']);
+    const deleted = await sweepKindClusters(parent, cli, logger, { includeKept: false, indexDir });
+    expect(deleted.sort()).toEqual(['skewless-0a0a0a', 'skewless-0c0c0c', 'skewless-dead01']);
+    expect((await cli.getClusters()).sort()).toEqual([
+      'skewless-0b0b0b',
+      'skewless-a11ve1',
+      'skewless-c0ffee',
+      'someone-else',
+    ]);
+    expect(existsSync(join(indexDir, 'skewless-0c0c0c'))).toBe(false);
+    expect(existsSync(join(indexDir, 'skewless-0b0b0b'))).toBe(true);
     expect(existsSync(dead)).toBe(false);
     expect(existsSync(live)).toBe(true);
     expect(existsSync(kept)).toBe(true);
 
     // make cluster-down: kept ones go too; a live run's cluster and someone else's stay.
-    expect(await sweepKindClusters(parent, cli, logger, { includeKept: true })).toEqual(['skewless-c0ffee']);
-    expect((await cli.getClusters()).sort()).toEqual(['skewless-a11ve1', 'someone-else']);
+    expect(await sweepKindClusters(parent, cli, logger, { includeKept: true, indexDir })).toEqual(['skewless-c0ffee']);
+    expect((await cli.getClusters()).sort()).toEqual(['skewless-0b0b0b', 'skewless-a11ve1', 'someone-else']);
     expect(existsSync(kept)).toBe(false);
   });
 });

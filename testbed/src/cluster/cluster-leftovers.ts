@@ -6,11 +6,12 @@
  * dir is gone are removed too. Live runs — a parallel test file, or another checkout's cluster on the same
  * machine (found through the machine-wide run index) — are left alone.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@skewless/shared';
 import { isAlive, killRecordedGroups, sweepLeftovers } from '../apiserver/leftovers.ts';
 import { destroyNetns, listNetns, NETNS_PREFIX } from './netns.ts';
+import { indexedRunDir, indexRunDir, unindexRun } from './run-index.ts';
 
 export const CLUSTER_DIR_PREFIX = 'local-';
 const RECORD = 'cluster.json';
@@ -45,18 +46,13 @@ export const RUN_INDEX_DIR = '/run/skewless/local-clusters';
 
 /** Records where run `runId` keeps its dir (idempotent). */
 export function indexRun(runId: string, dir: string): void {
-  mkdirSync(RUN_INDEX_DIR, { recursive: true });
-  writeFileSync(join(RUN_INDEX_DIR, runId), dir);
+  indexRunDir(RUN_INDEX_DIR, runId, dir);
 }
 
 /** True when the index names a dir for `runId` whose record says its owner lives, or that it is kept. */
 function liveElsewhere(runId: string): boolean {
-  let dir: string;
-  try {
-    dir = readFileSync(join(RUN_INDEX_DIR, runId), 'utf8');
-  } catch {
-    return false;
-  }
+  const dir = indexedRunDir(RUN_INDEX_DIR, runId);
+  if (dir === undefined) return false;
   const record = readClusterRecord(dir);
   return record !== undefined && (record.kept || isAlive(record.ownerPid));
 }
@@ -107,6 +103,6 @@ export async function destroyCluster(
   for (const netns of await listNetns(`${NETNS_PREFIX}${runId}-`).catch(() => [])) await destroyNetns(netns);
   if (record?.socket) rmSync(record.socket, { force: true });
   rmSync(dir, { recursive: true, force: true });
-  rmSync(join(RUN_INDEX_DIR, runId), { force: true });
+  unindexRun(RUN_INDEX_DIR, runId);
   logger.info({ runId }, 'removed a local cluster left by a previous run');
 }

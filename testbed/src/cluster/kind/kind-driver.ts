@@ -16,11 +16,13 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { createLogger, type Logger } from '@skewless/shared';
 import { imageRepository } from '../../node-agent/image-table.ts';
 import { type ClusterDriver, type ClusterSpec, type ConfiguredCluster, type StartedCluster, timed } from '../driver.ts';
+import { indexRunDir, unindexRun } from '../run-index.ts';
 import { describe, type KindCli, kindCli, kindErrorLines } from './kind-cli.ts';
 import { kindConfigYaml, ZONE_LABEL } from './kind-config.ts';
 import {
   KIND_CLUSTER_PREFIX,
   KIND_DIR_PREFIX,
+  KIND_RUN_INDEX_DIR,
   type KindRecord,
   sweepKindClusters,
   writeKindRecord,
@@ -73,6 +75,8 @@ async function startKindCluster(
   mkdirSync(dir, { recursive: true });
   const record: KindRecord = { name, ownerPid: process.pid, kept: config.keep, dockerHost: config.dockerHost };
   writeKindRecord(dir, record);
+  // Another checkout's sweep on the same engine finds this cluster's owner through the index.
+  indexRunDir(KIND_RUN_INDEX_DIR, name, dir);
   const configPath = join(dir, 'kind-config.yaml');
   const kubeconfigPath = join(dir, 'kubeconfig');
   const createLog = join(dir, 'kind-create.log');
@@ -85,6 +89,7 @@ async function startKindCluster(
     // kind delete is idempotent: a cluster that never came up (or is gone) is not an error.
     await cli.kindOk(['delete', 'cluster', '--name', name, '--kubeconfig', kubeconfigPath]);
     rmSync(dir, { recursive: true, force: true });
+    unindexRun(KIND_RUN_INDEX_DIR, name);
     if (!quiet)
       process.stderr.write(`[cluster] ✓ deleted ${name} in ${((performance.now() - stopBegan) / 1000).toFixed(1)} s\n`);
   };

@@ -3,19 +3,23 @@
  * records its cluster name and owner PID in `<parent>/kind-<run>/cluster.json` before it asks kind for
  * the cluster; the sweep deletes every `skewless-<run>` cluster of this Docker engine whose owner is dead
  * (and which was not kept on purpose), or which has no record at all (made by a run whose dir is gone).
- * Live runs — a parallel test file, another terminal — are left alone.
+ * Live runs — a parallel test file, another terminal, another checkout using the same engine (found
+ * through the machine-wide kind run index) — are left alone.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@skewless/shared';
 import { isAlive } from '../../apiserver/leftovers.ts';
+import { indexedRunDir, unindexRun } from '../run-index.ts';
 import type { KindCli } from './kind-cli.ts';
 
 export const KIND_DIR_PREFIX = 'kind-';
 export const KIND_CLUSTER_PREFIX = 'skewless-';
 const OURS = /^skewless-[0-9a-f]{6}$/;
 const RECORD = 'cluster.json';
+/** Cluster name → run dir, for every kind run on this machine whatever its checkout (see run-index.ts). */
+export const KIND_RUN_INDEX_DIR = '/run/skewless/kind-clusters';
 
 export interface KindRecord {
   readonly name: string;
@@ -40,6 +44,15 @@ export function readKindRecord(dir: string): KindRecord | undefined {
 export interface KindSweepOptions {
   /** Also delete kept clusters (`make cluster-down`). */
   readonly includeKept: boolean;
+  /** The machine-wide run index (default KIND_RUN_INDEX_DIR; tests give their own). */
+  readonly indexDir?: string;
+}
+
+/** True when another checkout indexed `name` and its record says the owner lives, or that it is kept. */
+function liveElsewhere(indexDir: string, name: string): boolean {
+  const dir = indexedRunDir(indexDir, name);
+  const record = dir === undefined ? undefined : readKindRecord(dir);
+  return record !== undefined && (record.kept || isAlive(record.ownerPid));
 }
 
 /** Returns the cluster names it deleted. */
@@ -49,6 +62,7 @@ export async function sweepKindClusters(
   logger: Logger,
   options: KindSweepOptions,
 ): Promise<string[]> {
+  const indexDir = options.indexDir ?? KIND_RUN_INDEX_DIR;
   const existing = new Set((await cli.getClusters()).filter((name) => OURS.test(name)));
   const live = new Set<string>();
   const deleted: string[] = [];
@@ -76,8 +90,11 @@ export async function sweepKindClusters(
       deleted.push(name);
     }
     rmSync(dir, { recursive: true, force: true });
+    unindexRun(indexDir, name);
   }
-  const orphans = [...existing].filter((name) => !live.has(name) && !deleted.includes(name));
+  const orphans = [...existing].filter(
+    (name) => !live.has(name) && !deleted.includes(name) && !liveElsewhere(indexDir, name),
+  );
   if (orphans.length > 0) {
     // No kubeconfig of theirs is left: give kind a scratch one, never the user's ~/.kube/config.
     const scratch = mkdtempSync(join(tmpdir(), 'skewless-kind-sweep-'));
@@ -85,6 +102,7 @@ export async function sweepKindClusters(
       for (const name of orphans) {
         await deleteKindCluster(cli, name, join(scratch, 'kubeconfig'), logger);
         deleted.push(name);
+        unindexRun(indexDir, name);
       }
     } finally {
       rmSync(scratch, { recursive: true, force: true });

@@ -1,0 +1,27 @@
+/**
+ * Clusters outlive the checkout that made them in machine-wide places (network namespaces, a Docker
+ * engine's containers), but each run's dir and record live in its own checkout. A run index — one file
+ * per run, named by its id and holding its dir, on tmpfs so a reboot clears it with the namespaces —
+ * lets a sweep in one checkout tell another checkout's live cluster from a crashed run's leftovers.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Records where run `id` keeps its dir (idempotent). */
+export function indexRunDir(indexDir: string, id: string, runDir: string): void {
+  mkdirSync(indexDir, { recursive: true });
+  writeFileSync(join(indexDir, id), runDir);
+}
+
+/** The dir run `id` was indexed with, if any checkout indexed it. */
+export function indexedRunDir(indexDir: string, id: string): string | undefined {
+  try {
+    return readFileSync(join(indexDir, id), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export function unindexRun(indexDir: string, id: string): void {
+  rmSync(join(indexDir, id), { force: true });
+}
