@@ -153,6 +153,8 @@ describe('kind leftover sweep', () => {
     ]);
     expect(existsSync(join(indexDir, 'skewless-0c0c0c'))).toBe(false);
     expect(existsSync(join(indexDir, 'skewless-0b0b0b'))).toBe(true);
+    // An entry whose run dir is gone (a deleted clone) names no live run: the next sweep drops it.
+    indexRunDir(indexDir, 'skewless-0d0d0d', join(dir, 'deleted-clone', 'kind-0d0d0d'));
     expect(existsSync(dead)).toBe(false);
     expect(existsSync(live)).toBe(true);
     expect(existsSync(kept)).toBe(true);
@@ -160,6 +162,7 @@ describe('kind leftover sweep', () => {
     // make cluster-down: kept ones go too; a live run's cluster and someone else's stay.
     expect(await sweepKindClusters(parent, cli, logger, { includeKept: true, indexDir })).toEqual(['skewless-c0ffee']);
     expect((await cli.getClusters()).sort()).toEqual(['skewless-0b0b0b', 'skewless-a11ve1', 'someone-else']);
+    expect(readdirSync(indexDir)).toEqual(['skewless-0b0b0b']);
     expect(existsSync(kept)).toBe(false);
   });
 });

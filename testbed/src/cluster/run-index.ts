@@ -4,7 +4,7 @@
  * per run, named by its id and holding its dir, on tmpfs so a reboot clears it with the namespaces —
  * lets a sweep in one checkout tell another checkout's live cluster from a crashed run's leftovers.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Records where run `id` keeps its dir (idempotent). */
@@ -24,4 +24,13 @@ export function indexedRunDir(indexDir: string, id: string): string | undefined 
 
 export function unindexRun(indexDir: string, id: string): void {
   rmSync(join(indexDir, id), { force: true });
+}
+
+/** Drops entries whose run dir is gone (a test's temporary checkout, a deleted clone): they can name no live run. */
+export function pruneRunIndex(indexDir: string): void {
+  const ids = existsSync(indexDir) ? readdirSync(indexDir) : [];
+  for (const id of ids) {
+    const dir = indexedRunDir(indexDir, id);
+    if (dir !== undefined && !existsSync(dir)) unindexRun(indexDir, id);
+  }
 }

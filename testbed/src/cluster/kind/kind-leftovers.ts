@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@skewless/shared';
 import { isAlive } from '../../apiserver/leftovers.ts';
-import { indexedRunDir, unindexRun } from '../run-index.ts';
+import { indexedRunDir, pruneRunIndex, unindexRun } from '../run-index.ts';
 import type { KindCli } from './kind-cli.ts';
 
 export const KIND_DIR_PREFIX = 'kind-';
@@ -63,6 +63,7 @@ export async function sweepKindClusters(
   options: KindSweepOptions,
 ): Promise<string[]> {
   const indexDir = options.indexDir ?? KIND_RUN_INDEX_DIR;
+  pruneRunIndex(indexDir);
   const existing = new Set((await cli.getClusters()).filter((name) => OURS.test(name)));
   const live = new Set<string>();
   const deleted: string[] = [];
