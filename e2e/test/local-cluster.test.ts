@@ -199,7 +199,7 @@ describe('the local cluster', () => {
       // The retry back-off is at most 10 s; a kubelet's re-sync is slower, not faster.
       const running = await waitForPod(
         'waits-for-secret',
-        (p) => p.status?.containerStatuses?.[0]?.state?.running !== undefined,
+        (p) => p.status?.containerStatuses?.[0]?.state?.running !== undefined && p.status?.phase === 'Running',
         30_000,
       );
       expect(running.status?.phase).toBe('Running');

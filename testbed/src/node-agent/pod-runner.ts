@@ -296,8 +296,9 @@ export class PodRunner {
     container.started = spec.startupProbe === undefined;
     container.ready = false;
     this.log.info({ container: name, pid: group.pid, restartCount: container.restartCount }, 'container started');
-    this.startProbes(container);
+    // Phase first: a probe-less container schedules a status write at once, which must not say Pending.
     this.updatePhase();
+    this.startProbes(container);
     this.scheduleStatus();
     group.exited.then((status) => this.onContainerExit(container, group, startedAt, status));
   }
