@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Container, V1ContainerStatus, V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
-import type { Logger } from '@skewless/shared';
+import { Backoff, type Logger } from '@skewless/shared';
 import { type ExitStatus, type ProcessGroup, startProcessGroup } from '../apiserver/process-group.ts';
 import { resolveCommand } from './image-table.ts';
 import { type ClusterDns, formatResolvConf, parseResolvConf, podResolvConf } from './pod-dns.ts';
@@ -71,7 +71,7 @@ const MIN_GRACE_AFTER_PRESTOP_MS = 2000;
  * A pod whose Secret or ConfigMap is missing is tried again, as a kubelet re-syncs it: after 1 s,
  * doubling to every 10 s, until the object appears or the pod is deleted.
  */
-const MISSING_INPUT_RETRY = { baseMs: 1000, maxMs: 10_000 } as const;
+const missingInputBackoff = () => new Backoff({ initialMs: 1000, maxMs: 10_000, multiplier: 2, jitter: 0 });
 
 class ContainerRun {
   readonly spec: V1Container;
@@ -83,8 +83,8 @@ class ContainerRun {
   group: ProcessGroup | undefined;
   probes: ProbeWorker[] = [];
   restartTimer: NodeJS.Timeout | undefined;
-  /** Attempts that found a Secret or ConfigMap of its env missing. */
-  configRetries = 0;
+  /** Paces starts retried because a Secret or ConfigMap of its env is missing. */
+  readonly configRetry = missingInputBackoff();
   /** Log offsets where the last two attempts began (see ContainerLog). */
   logStarts: number[] = [];
 
@@ -114,7 +114,7 @@ export class PodRunner {
   private stopped = false;
   private volumes: ReadonlyMap<string, string> = new Map();
   private tokenTimer: NodeJS.Timeout | undefined;
-  private setUpRetries = 0;
+  private readonly setUpRetry = missingInputBackoff();
   private setUpRetryTimer: NodeJS.Timeout | undefined;
   private statusWriting = false;
   private statusDirty = false;
@@ -180,7 +180,7 @@ export class PodRunner {
       this.failAll(reason, (error as Error).message);
       if (error instanceof PodConfigError && error.missingInput) {
         clearTimeout(this.setUpRetryTimer);
-        this.setUpRetryTimer = this.retryLater(this.setUpRetries++, () => this.start());
+        this.setUpRetryTimer = this.retryLater(this.setUpRetry, () => this.start());
       }
       return;
     }
@@ -210,14 +210,12 @@ export class PodRunner {
     await this.release();
   }
 
-  /** Runs `again` after the missing-input back-off for attempt `attempt`, unless the pod goes away first. */
-  private retryLater(attempt: number, again: () => Promise<void>): NodeJS.Timeout {
-    const { baseMs, maxMs } = MISSING_INPUT_RETRY;
-    const delay = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
+  /** Runs `again` after the back-off's next delay, unless the pod goes away first. */
+  private retryLater(backoff: Backoff, again: () => Promise<void>): NodeJS.Timeout {
     const timer = setTimeout(() => {
       if (this.terminating || this.stopped) return;
       again().catch((error: Error) => this.log.warn({ err: error.message }, 'retry failed'));
-    }, delay);
+    }, backoff.nextDelayMs());
     timer.unref();
     return timer;
   }
@@ -274,7 +272,7 @@ export class PodRunner {
       this.log.warn({ container: name, reason, message: (error as Error).message }, 'container cannot start');
       this.scheduleStatus();
       if (error instanceof PodConfigError && error.missingInput) {
-        container.restartTimer = this.retryLater(container.configRetries++, () => this.startContainer(container));
+        container.restartTimer = this.retryLater(container.configRetry, () => this.startContainer(container));
       }
       return;
     }
