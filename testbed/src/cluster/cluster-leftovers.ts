@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Logger } from '@skewless/shared';
 import { isAlive, killRecordedGroups, sweepLeftovers } from '../apiserver/leftovers.ts';
 import { destroyNetns, listNetns, NETNS_PREFIX } from './netns.ts';
-import { indexedRunDir, indexRunDir, unindexRun } from './run-index.ts';
+import { indexedRunIsLive, indexRunDir, unindexRun } from './run-index.ts';
 
 export const CLUSTER_DIR_PREFIX = 'local-';
 const RECORD = 'cluster.json';
@@ -49,14 +49,6 @@ export function indexRun(runId: string, dir: string): void {
   indexRunDir(RUN_INDEX_DIR, runId, dir);
 }
 
-/** True when the index names a dir for `runId` whose record says its owner lives, or that it is kept. */
-function liveElsewhere(runId: string): boolean {
-  const dir = indexedRunDir(RUN_INDEX_DIR, runId);
-  if (dir === undefined) return false;
-  const record = readClusterRecord(dir);
-  return record !== undefined && (record.kept || isAlive(record.ownerPid));
-}
-
 export interface SweepOptions {
   /** Also remove kept clusters (`make cluster-down`). */
   readonly includeKept: boolean;
@@ -83,7 +75,7 @@ export async function sweepClusters(parent: string, logger: Logger, options: Swe
   // they belong to a live run of another checkout.
   for (const netns of await listNetns(NETNS_PREFIX).catch(() => [])) {
     const runId = netns.slice(NETNS_PREFIX.length).split('-')[0] ?? '';
-    if (liveRunIds.has(runId) || liveElsewhere(runId)) continue;
+    if (liveRunIds.has(runId) || indexedRunIsLive(RUN_INDEX_DIR, runId, readClusterRecord)) continue;
     logger.warn({ netns }, 'removing a network namespace left by a crashed run');
     await destroyNetns(netns);
   }

@@ -6,6 +6,13 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive } from '../apiserver/leftovers.ts';
+
+/** What a run's record says about ownership (the local cluster's and kind's records both carry it). */
+export interface RunOwnership {
+  readonly ownerPid: number;
+  readonly kept: boolean;
+}
 
 /** Records where run `id` keeps its dir (idempotent). */
 export function indexRunDir(indexDir: string, id: string, runDir: string): void {
@@ -20,6 +27,17 @@ export function indexedRunDir(indexDir: string, id: string): string | undefined 
   } catch {
     return undefined;
   }
+}
+
+/** True when a checkout indexed run `id` and its record (read by `readRecord`) says the owner lives, or that it is kept. */
+export function indexedRunIsLive(
+  indexDir: string,
+  id: string,
+  readRecord: (runDir: string) => RunOwnership | undefined,
+): boolean {
+  const dir = indexedRunDir(indexDir, id);
+  const record = dir === undefined ? undefined : readRecord(dir);
+  return record !== undefined && (record.kept || isAlive(record.ownerPid));
 }
 
 export function unindexRun(indexDir: string, id: string): void {

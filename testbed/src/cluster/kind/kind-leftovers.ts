@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@skewless/shared';
 import { isAlive } from '../../apiserver/leftovers.ts';
-import { indexedRunDir, pruneRunIndex, unindexRun } from '../run-index.ts';
+import { indexedRunIsLive, pruneRunIndex, unindexRun } from '../run-index.ts';
 import type { KindCli } from './kind-cli.ts';
 
 export const KIND_DIR_PREFIX = 'kind-';
@@ -46,13 +46,6 @@ export interface KindSweepOptions {
   readonly includeKept: boolean;
   /** The machine-wide run index (default KIND_RUN_INDEX_DIR; tests give their own). */
   readonly indexDir?: string;
-}
-
-/** True when another checkout indexed `name` and its record says the owner lives, or that it is kept. */
-function liveElsewhere(indexDir: string, name: string): boolean {
-  const dir = indexedRunDir(indexDir, name);
-  const record = dir === undefined ? undefined : readKindRecord(dir);
-  return record !== undefined && (record.kept || isAlive(record.ownerPid));
 }
 
 /** Returns the cluster names it deleted. */
@@ -94,7 +87,7 @@ export async function sweepKindClusters(
     unindexRun(indexDir, name);
   }
   const orphans = [...existing].filter(
-    (name) => !live.has(name) && !deleted.includes(name) && !liveElsewhere(indexDir, name),
+    (name) => !live.has(name) && !deleted.includes(name) && !indexedRunIsLive(indexDir, name, readKindRecord),
   );
   if (orphans.length > 0) {
     // No kubeconfig of theirs is left: give kind a scratch one, never the user's ~/.kube/config.
