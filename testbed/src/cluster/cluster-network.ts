@@ -60,12 +60,27 @@ export function planClusterNetwork(runId: string, nodeNames: readonly string[]):
   };
 }
 
+/**
+ * A bridge's fixed MAC from its IPv4 address, as the CNI bridge plugin sets it (`0a:58:` + the four
+ * octets; locally administered, unicast). A bridge whose MAC is not set takes the lowest MAC of its
+ * ports, so a pod joining or leaving the node could change it under every other pod's ARP entry for
+ * the gateway: their traffic through it (other nodes, ClusterIPs, the API server) then goes to an
+ * address nobody answers until ARP gives up on it (containernetworking/cni#285, kubernetes#30783).
+ */
+export function bridgeMac(ipv4: string): string {
+  const octets = ipv4.split('.').map(Number);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) {
+    throw new Error(`bridge address must be IPv4, got ${ipv4}`);
+  }
+  return ['0a', '58', ...octets.map((o) => o.toString(16).padStart(2, '0'))].join(':');
+}
+
 export async function createClusterNetwork(plan: ClusterNetwork): Promise<void> {
   const underlay = plan.underlayNetns;
   await ip(['netns', 'add', underlay]);
   await ipBatch(underlay, [
     'link set lo up',
-    'link add br0 type bridge',
+    `link add br0 address ${bridgeMac(UNDERLAY_GATEWAY)} type bridge`,
     `addr add ${UNDERLAY_GATEWAY}/${UNDERLAY_PREFIX} dev br0`,
     'link set br0 up',
   ]);
@@ -81,7 +96,7 @@ export async function createClusterNetwork(plan: ClusterNetwork): Promise<void> 
       'link set lo up',
       `addr add ${node.ip}/${UNDERLAY_PREFIX} dev eth0`,
       'link set eth0 up',
-      'link add cbr0 type bridge',
+      `link add cbr0 address ${bridgeMac(node.gateway)} type bridge`,
       `addr add ${node.gateway}/24 dev cbr0`,
       'link set cbr0 up',
       ...others.map((other) => `route add ${other.podCidr} via ${other.ip} dev eth0`),
