@@ -11,6 +11,7 @@ import { type ChannelOptions, connectivityState as ConnectivityState, experiment
 import { type BalancerSnapshot, liveBalancers } from './balancer-registry.ts';
 import type { ServiceOptions } from './config-service.ts';
 import type { AssignedEndpoint } from './eds-assignment.ts';
+import { acceptsNewCalls } from './endpoint-health.ts';
 import { ENDPOINT_INFO_OPTION, type EndpointInfo } from './endpoint-info.ts';
 import { EndpointStats } from './endpoint-stats.ts';
 import { LB_POLICY_NAME, SkewlessLbConfig } from './lb-config.ts';
@@ -32,6 +33,8 @@ interface Entry {
   readonly addedAtMs: number;
   /** Out of the assignment; destroyed when its in-flight calls end. */
   removing: boolean;
+  /** Its leaf has been given the address (grpc-js `startConnecting`); until then it is idle. */
+  connectStarted: boolean;
 }
 
 function keyOf(endpoint: experimental.Endpoint): string {
@@ -112,8 +115,8 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
         info,
         addedAtMs: this.initialized ? nowMs : Number.NEGATIVE_INFINITY,
         removing: false,
+        connectStarted: false,
       });
-      leaf.startConnecting();
     }
     for (const entry of this.entries.values()) {
       if (!seen.has(entry.key)) {
@@ -213,15 +216,28 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
         live.length === 0 ? `no endpoints for ${config.service}` : `no reachable endpoint for ${config.service}`;
       this.publish(ConnectivityState.TRANSIENT_FAILURE, new experimental.UnavailablePicker({ details }), details);
     }
-    // Eager connections: every endpoint, including idle ones after a disconnect, keeps connecting.
-    for (const e of this.entries.values()) {
-      if (e.leaf.getConnectivityState() === ConnectivityState.IDLE) e.leaf.exitIdle();
-    }
+    this.connectWherePickable(plan.panic);
     if (this.slowStartTimer) clearTimeout(this.slowStartTimer);
     this.slowStartTimer = undefined;
     if (Number.isFinite(nextSlowStartMs)) {
       this.slowStartTimer = setTimeout(() => this.scheduleRebuild(), nextSlowStartMs);
       this.slowStartTimer.unref();
+    }
+  }
+
+  /**
+   * Eager connections to every endpoint that can be picked, including idle ones after a disconnect.
+   * A draining or removed endpoint is left idle: its server is shutting down, so reconnecting would
+   * only knock on a closed port and, once the pod is gone, leave SYNs unanswered until they time out.
+   * In panic every endpoint can be picked, draining ones included.
+   */
+  private connectWherePickable(panic: boolean): void {
+    for (const e of this.entries.values()) {
+      if (e.removing || !(panic || acceptsNewCalls(e.info?.health ?? 'UNKNOWN'))) continue;
+      if (!e.connectStarted) {
+        e.connectStarted = true;
+        e.leaf.startConnecting();
+      } else if (e.leaf.getConnectivityState() === ConnectivityState.IDLE) e.leaf.exitIdle();
     }
   }
 
@@ -250,7 +266,7 @@ export class SkewlessLoadBalancer implements experimental.LoadBalancer {
   }
 
   exitIdle(): void {
-    for (const e of this.entries.values()) e.leaf.exitIdle();
+    this.connectWherePickable(this.plan?.panic ?? false);
   }
 
   resetBackoff(): void {}

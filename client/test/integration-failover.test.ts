@@ -1,8 +1,10 @@
 /**
  * Static stability and clean draining over real gRPC with the real control plane: killing the
  * control plane mid-run fails no call (and the client reconnects when it returns); an endpoint
- * marked DRAINING and then removed mid-run fails no call and gets no new ones.
+ * marked DRAINING and then removed mid-run fails no call and gets no new ones; a draining endpoint
+ * whose server has closed is not reconnected to.
  */
+import { createServer, type Server } from 'node:net';
 import type { XdsServer } from '@skewless/control-plane';
 import { afterEach, describe, expect, it } from 'vitest';
 import { debugSnapshot, type Registration } from '../src/index.ts';
@@ -24,7 +26,10 @@ describe('failover', () => {
   const servers: XdsServer[] = [];
   let registration: Registration | undefined;
 
+  const listeners: Server[] = [];
+
   afterEach(async () => {
+    for (const l of listeners.splice(0)) l.close();
     registration?.close();
     await Promise.all(servers.splice(0).map((s) => s.close(50)));
     await Promise.all(backends.map((b) => b.close()));
@@ -112,6 +117,41 @@ describe('failover', () => {
     // At most the calls already picked when DRAINING arrived (6 clients × 8 concurrent).
     expect(callsWhenRemoved - callsWhenDrainingSeen).toBeLessThanOrEqual(48);
     expect(victim.calls).toBe(callsWhenRemoved);
+    for (const c of clients) c.close();
+  });
+
+  it('does not reconnect to a draining endpoint whose server closed, and does once it is healthy again', async () => {
+    const { controlPlane, clients } = await setUp();
+    const victim = backends.find((b) => b.pod === 'b-0') as Backend;
+    const sink = controlPlane.server.sink;
+    const victimIn = (connectivity: string[]) =>
+      debugSnapshot().balancers.every((b) => {
+        const e = b.endpoints.find((x) => x.address.endsWith(`:${victim.port}`));
+        return e?.health === 'DRAINING' && connectivity.includes(e.connectivity);
+      });
+    sink.replaceAll([serviceEndpoints(backends, { 'b-0': 'DRAINING' })]);
+    await waitFor('every channel to see b-0 draining', () => victimIn(['READY']));
+    await victim.close();
+    await waitFor('every channel to lose its b-0 connection', () => victimIn(['IDLE', 'TRANSIENT_FAILURE']));
+
+    // Something listens on b-0's port again and counts who knocks (grpc-js reconnects after ~1 s).
+    let connections = 0;
+    const counter = createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    listeners.push(counter);
+    await new Promise<void>((resolve, reject) => {
+      counter.once('error', reject);
+      counter.listen(victim.port, '127.0.0.1', resolve);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(connections).toBe(0);
+    expect(victimIn(['IDLE'])).toBe(true);
+
+    // The same endpoint marked healthy again: every channel connects to it at once.
+    sink.replaceAll([serviceEndpoints(backends)]);
+    await waitFor('channels to reconnect to b-0', () => connections >= clients.length);
     for (const c of clients) c.close();
   });
 });
