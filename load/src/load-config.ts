@@ -44,6 +44,8 @@ export interface LoadConfig {
   readonly warmupS: number;
   /** Longest wait for the channels to become READY before the clock starts (0: do not wait). */
   readonly waitReadyS: number;
+  /** Niceness for every thread of the client (−20…19); undefined leaves it as inherited. */
+  readonly nice: number | undefined;
   readonly logLevel: LogLevel;
   /** Who is calling, for the result: POD_NAME, else the hostname. */
   readonly client: string;
@@ -134,6 +136,13 @@ export const LOAD_OPTIONS: readonly LoadOption[] = [
     's',
     'wait this long at most for the channels to be READY before the clock starts (default 30)',
   ),
+  option(
+    'nice',
+    '--nice',
+    'LOAD_NICE',
+    'n',
+    "CPU niceness, -20 to 19 (below 0 needs CAP_SYS_NICE): keeps the generator's own scheduling delay out of the latency when it shares cores with the pods under test (default: unchanged)",
+  ),
   option('logLevel', '--log-level', 'LOG_LEVEL', 'level', `${LOG_LEVELS.join(', ')} (default info)`),
 ];
 
@@ -158,6 +167,7 @@ const configSchema = z.strictObject({
   maxInFlight: count(1_000_000).default(1000),
   warmupS: number().min(0).max(MAX_DURATION_S).default(0),
   waitReadyS: number().min(0).max(600).default(30),
+  nice: number().int('expected a whole number').min(-20).max(19).optional(),
   logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   client: z
     .string()
@@ -262,6 +272,7 @@ function toConfig(data: z.output<typeof configSchema>): LoadConfig {
     controlPlane: data.controlPlane,
     zone: data.zone,
     strategy: data.strategy,
+    nice: data.nice,
     expectedPods: data.expectedPods,
   };
 }

@@ -2,6 +2,7 @@
  * What one `skewless load` run reports: printed by the CLI as one JSON line, returned by `runLoad`.
  * Times are milliseconds (microsecond resolution), counts are calls.
  */
+import type { CpuPriority } from './cpu-priority.ts';
 import type { LoadMode } from './load-config.ts';
 
 /** Code of a scheduled call that was not sent because too many were in flight. */
@@ -108,6 +109,8 @@ export interface LoadResult {
   readonly controlPlane?: ControlPlaneSummary;
   /** Skewless mode only: the zone routing the client used at the end of the run, and its inputs. */
   readonly zoneRouting?: ZoneRoutingSummary;
+  /** With `--nice`: the niceness asked for and whether the process got it. */
+  readonly cpuPriority?: CpuPriority;
 }
 
 export interface ZoneRoutingSummary {

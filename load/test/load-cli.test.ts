@@ -81,6 +81,24 @@ describe('skewless load (CLI)', () => {
     expect(stderr).toContain('"progress"');
   });
 
+  it('runs at the niceness asked for and says so in its result', async () => {
+    const child = startCli(
+      ['--mode', 'round-robin', '--target', echo.ipv4Target, '--rate', '20', '--duration-s', '1'],
+      {
+        LOAD_NICE: '3',
+      },
+    );
+    const { code, stdout, stderr } = await exited(child);
+    expect(code, stderr).toBe(0);
+    const { cpuPriority, totals } = lastJsonLine(stdout);
+    expect(totals.requests).toBe(20);
+    expect(cpuPriority).toMatchObject({ nice: 3, applied: true });
+    expect(cpuPriority?.threads).toBeGreaterThan(1);
+    // Not its session's leader here, so the autogroup it shares with the test runner stays as it was.
+    expect(['shared', 'off']).toContain(cpuPriority?.autogroup);
+    expect(stderr).toContain('running at niceness 3');
+  });
+
   it('stops early on SIGTERM, still prints its result and exits 0', async () => {
     const child = startCli([
       '--mode',
@@ -147,12 +165,13 @@ describe('skewless load (CLI)', () => {
 
   it('exits 2 on an invalid environment, listing every problem and printing no result', async () => {
     const { code, stdout, stderr } = await exited(
-      startCli([], { LOAD_MODE: 'sideways', LOAD_RATE: '-1', LOAD_TARGET: echo.ipv4Target }),
+      startCli([], { LOAD_MODE: 'sideways', LOAD_RATE: '-1', LOAD_NICE: '-30', LOAD_TARGET: echo.ipv4Target }),
     );
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toContain('LOAD_MODE: expected one of skewless, pick-first, round-robin (got "sideways")');
     expect(stderr).toContain('LOAD_RATE: Too small');
+    expect(stderr).toContain('LOAD_NICE: Too small: expected number to be >=-20 (got "-30")');
   });
 
   it('exits 2 when skewless mode has no control plane', async () => {

@@ -1,4 +1,4 @@
-import { LOAD_OPTIONS, parseLoadConfig, runLoad } from '@skewless/load';
+import { applyNice, LOAD_OPTIONS, parseLoadConfig, runLoad } from '@skewless/load';
 import { createLogger, formatProblemList } from '@skewless/shared';
 import { Command, Option } from 'commander';
 
@@ -30,6 +30,10 @@ export function loadCommand(): Command {
       return;
     }
     const logger = createLogger('load', parsed.config.logLevel);
+    // Before any channel exists: threads started later inherit the niceness.
+    const cpuPriority = parsed.config.nice === undefined ? undefined : applyNice(parsed.config.nice);
+    if (cpuPriority?.applied) logger.info({ cpuPriority }, `running at niceness ${cpuPriority.nice}`);
+    else if (cpuPriority) logger.warn({ cpuPriority }, `${cpuPriority.error}; running at the inherited niceness`);
     const controller = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => {
       if (controller.signal.aborted) {
@@ -46,6 +50,7 @@ export function loadCommand(): Command {
         logger,
         signal: controller.signal,
         onProgress: (point) => logger.info({ progress: point }, `second ${point.t}`),
+        ...(cpuPriority ? { cpuPriority } : {}),
       });
       process.stdout.write(`${JSON.stringify(result)}\n`);
       process.exitCode = 0;
