@@ -185,6 +185,8 @@ export function groupMetrics(results: readonly LoadResult[], summary: Summary): 
     minStreamsStarted: streams.length > 0 ? Math.min(...streams) : null,
     meanPushesAccepted: acks.length > 0 ? sum(acks) / acks.length : null,
     clientsConnectedAtEnd: results.filter((r) => r.controlPlane?.connected).length,
+    // Load clients that got their raised CPU priority (`--nice`); the rest measured with their own delay in.
+    clientsAtLoadNice: results.filter((r) => r.cpuPriority?.applied).length,
   };
 }
 
