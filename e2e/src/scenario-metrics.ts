@@ -77,6 +77,7 @@ export function summarize(results: readonly LoadResult[], pods: readonly EchoPod
   let sameZone = 0;
   let zoned = 0;
   const seconds = new Map<number, { row: TimelineRow; hdrs: string[] }>();
+  const podHdrs = new Map<string, string[]>();
   for (const r of results) {
     requests += r.totals.requests;
     errors += r.totals.errors;
@@ -84,8 +85,12 @@ export function summarize(results: readonly LoadResult[], pods: readonly EchoPod
     for (const p of r.perPod) {
       const entry = perPod.get(p.pod) ?? row(p.pod, p.zone, p.node);
       entry.requests += p.requests;
-      entry.p50Ms = Math.max(entry.p50Ms ?? 0, p.p50Ms);
-      entry.p99Ms = Math.max(entry.p99Ms ?? 0, p.p99Ms);
+      // Exact over every client when they sent their histograms (k6 does not): the worst client's otherwise.
+      if (p.latencyHdr) podHdrs.set(p.pod, [...(podHdrs.get(p.pod) ?? []), p.latencyHdr]);
+      else {
+        entry.p50Ms = Math.max(entry.p50Ms ?? 0, p.p50Ms);
+        entry.p99Ms = Math.max(entry.p99Ms ?? 0, p.p99Ms);
+      }
       perPod.set(p.pod, entry);
       if (r.zone) {
         const zoneRow = perZone[r.zone] ?? {};
@@ -104,6 +109,14 @@ export function summarize(results: readonly LoadResult[], pods: readonly EchoPod
       if (point.latencyHdr) entry.hdrs.push(point.latencyHdr);
       seconds.set(point.t, entry);
     }
+  }
+  for (const [pod, hdrs] of podHdrs) {
+    const entry = perPod.get(pod);
+    if (!entry) continue;
+    const [p50, p99] = [percentileOf(hdrs, 50), percentileOf(hdrs, 99)];
+    // A client without a histogram for this pod (k6 in the same group) still counts by its worst value.
+    if (p50 !== null) entry.p50Ms = Math.max(entry.p50Ms ?? 0, p50);
+    if (p99 !== null) entry.p99Ms = Math.max(entry.p99Ms ?? 0, p99);
   }
   const timeline = [...seconds.values()]
     .sort((a, b) => a.row.t - b.row.t)

@@ -186,6 +186,31 @@ describe('metrics of load results', () => {
       })),
     }) as unknown as LoadResult;
 
+  it("adds the clients' per-pod histograms up instead of taking the worst client's percentile", () => {
+    const pods = [{ name: 'p1', ip: '', node: 'n', zone: 'a', ready: true }];
+    // Client a: 100 calls to p1 at 1 ms; client b: 2 calls at 80 ms. Over the 102 calls p50 is 1 ms
+    // and p99 is 80 ms; the worst client alone would say p50 = 80 ms.
+    const pod = (requests: number, ms: number) => ({
+      pod: 'p1',
+      zone: 'a',
+      node: 'n',
+      requests,
+      p50Ms: ms,
+      p99Ms: ms,
+      latencyHdr: histogram(Array.from({ length: requests }, () => ms)),
+    });
+    const a = { ...client('a', []), perPod: [pod(100, 1)] } as LoadResult;
+    const b = { ...client('a', []), perPod: [pod(2, 80)] } as LoadResult;
+    const [p1] = summarize([a, b], pods).perPod;
+    expect(p1).toMatchObject({ pod: 'p1', requests: 102 });
+    expect(p1?.p50Ms).toBeCloseTo(1, 2);
+    expect(p1?.p99Ms).toBeCloseTo(80, 0);
+    // Without histograms (k6's per-pod rows): the worst client's value, as before.
+    const bare = (r: LoadResult) =>
+      ({ ...r, perPod: r.perPod.map(({ latencyHdr: _, ...rest }) => rest) }) as LoadResult;
+    expect(summarize([bare(a), bare(b)], pods).perPod[0]).toMatchObject({ p50Ms: 80, p99Ms: 80 });
+  });
+
   it('takes a window percentile over every client and second in it, not an average of percentiles', () => {
     // Second 0: 99 fast calls and 1 slow on one client; second 1: 100 slow calls on another.
     const fast = Array.from({ length: 99 }, () => 1);

@@ -114,6 +114,7 @@ export class LoadRecorder {
         requests: c.requests,
         p50Ms: toMs(c.latency.getValueAtPercentile(50)),
         p99Ms: toMs(c.latency.getValueAtPercentile(99)),
+        latencyHdr: encodeIntoCompressedBase64(c.latency),
       }))
       .sort((a, b) => b.requests - a.requests || a.pod.localeCompare(b.pod));
   }

@@ -39,6 +39,8 @@ export interface PodSummary {
   readonly requests: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** This pod's latency histogram (HdrHistogram, µs, compressed base64), so clients' views can be added up. */
+  readonly latencyHdr?: string;
 }
 
 /** Over successful calls; null when there were none. */
