@@ -17,18 +17,21 @@ import { join } from 'node:path';
 export interface CpuPriority {
   /** The niceness asked for (−20…19). */
   readonly nice: number;
-  /** Whether every thread (and the autogroup, when set) got it. */
+  /** Whether every thread, and the autogroup when it is the process's own, got it. */
   readonly applied: boolean;
   /** Threads set (on Linux, niceness is per thread; threads started later inherit it). */
   readonly threads: number;
-  /** `set`: this session's autogroup took it; `shared`: not the session leader, left alone; `off`: no autogroups. */
-  readonly autogroup: 'set' | 'shared' | 'off';
+  /** `own`: the process leads its session, so its autogroup is changed too; `shared`: left alone; `off`: no autogroups. */
+  readonly autogroup: Autogroup;
   /** Why not, when not applied. */
   readonly error?: string;
 }
 
+type Autogroup = 'own' | 'shared' | 'off';
+
 /** Sets `nice` on every thread of this process and its own autogroup; never throws (a refusal is reported). */
 export function applyNice(nice: number, proc = '/proc'): CpuPriority {
+  const autogroup = autogroupOf(proc);
   let tids: number[];
   try {
     tids = readdirSync(join(proc, 'self/task')).map(Number).filter(Number.isInteger);
@@ -44,27 +47,27 @@ export function applyNice(nice: number, proc = '/proc'): CpuPriority {
     } catch (error) {
       // A thread that ended since the listing is not a failure.
       if (errnoOf(error) === 'ESRCH') continue;
-      return { nice, applied: false, threads, autogroup: 'off', error: refusal(nice, error) };
+      return { nice, applied: false, threads, autogroup, error: refusal(nice, error) };
     }
   }
-  const autogroup = autogroupOf(proc);
-  if (autogroup !== 'set') return { nice, applied: threads > 0, threads, autogroup };
-  try {
-    writeFileSync(join(proc, 'self/autogroup'), String(nice));
-  } catch (error) {
-    return { nice, applied: false, threads, autogroup: 'off', error: refusal(nice, error) };
+  if (autogroup === 'own') {
+    try {
+      writeFileSync(join(proc, 'self/autogroup'), String(nice));
+    } catch (error) {
+      return { nice, applied: false, threads, autogroup, error: refusal(nice, error) };
+    }
   }
-  return { nice, applied: threads > 0, threads, autogroup: 'set' };
+  return { nice, applied: threads > 0, threads, autogroup };
 }
 
 /** Whether this process has an autogroup to itself (it leads its session), shares one, or there are none. */
-function autogroupOf(proc: string): 'set' | 'shared' | 'off' {
+function autogroupOf(proc: string): Autogroup {
   try {
     if (readFileSync(join(proc, 'sys/kernel/sched_autogroup_enabled'), 'utf8').trim() !== '1') return 'off';
     const stat = readFileSync(join(proc, 'self/stat'), 'utf8');
     // Fields after the command name: state ppid pgrp session …
     const session = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
-    return session === process.pid ? 'set' : 'shared';
+    return session === process.pid ? 'own' : 'shared';
   } catch {
     return 'off';
   }

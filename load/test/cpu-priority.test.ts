@@ -75,7 +75,7 @@ describe('applyNice', () => {
     const { result, nices, autogroup } = await inChild(7, { ownSession: true });
     expect(new Set(nices)).toEqual(new Set([7]));
     if (autogroups) {
-      expect(result).toEqual({ nice: 7, applied: true, threads: nices.length, autogroup: 'set' });
+      expect(result).toEqual({ nice: 7, applied: true, threads: nices.length, autogroup: 'own' });
       expect(autogroup).toMatch(/^\/autogroup-\d+ nice 7$/);
     } else {
       expect(result.autogroup).toBe('off');
@@ -84,7 +84,7 @@ describe('applyNice', () => {
 
   it('reports, without throwing, a niceness below 0 that an unprivileged process may not take', async () => {
     const { result, nices } = await inChild(-5, { asNobody: root, ownSession: true });
-    expect(result).toMatchObject({ nice: -5, applied: false, threads: 0 });
+    expect(result).toMatchObject({ nice: -5, applied: false, threads: 0, autogroup: autogroups ? 'own' : 'off' });
     expect(result.error).toBe('could not set niceness -5: needs CAP_SYS_NICE (or root) to go below 0');
     expect(new Set(nices)).toEqual(new Set([0]));
   });
