@@ -111,7 +111,7 @@ export interface LoadResult {
   readonly controlPlane?: ControlPlaneSummary;
   /** Skewless mode only: the zone routing the client used at the end of the run, and its inputs. */
   readonly zoneRouting?: ZoneRoutingSummary;
-  /** With `--nice`: the niceness asked for and whether the process got it. */
+  /** `skewless load --nice` only (the CLI adds it): the niceness asked for and whether the process got it. */
   readonly cpuPriority?: CpuPriority;
 }
 

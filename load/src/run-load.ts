@@ -8,7 +8,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { BalancerSnapshot } from '@skewless/client';
 import { createLogger, type EchoClient, type Logger } from '@skewless/shared';
-import type { CpuPriority } from './cpu-priority.ts';
 import { createEchoClients } from './load-channels.ts';
 import type { LoadConfig } from './load-config.ts';
 import { sameZoneShare } from './load-metrics.ts';
@@ -32,8 +31,6 @@ export interface RunLoadOptions {
    * (calls of it still in flight then are only in the final result's timeline). Never awaited.
    */
   onProgress?(second: TimelinePoint): void;
-  /** The process's CPU priority as the caller set it (the CLI, from `--nice`), for the result. */
-  readonly cpuPriority?: CpuPriority;
 }
 
 /** Extra time after the last deadline before calls still open are cancelled (they should have ended). */
@@ -97,7 +94,6 @@ export async function runLoad(config: LoadConfig, options: RunLoadOptions = {}):
       },
       ...(controlPlane ? { controlPlane: controlPlaneSummary(controlPlane) } : {}),
       ...(balancer ? { zoneRouting: zoneRoutingSummary(balancer) } : {}),
-      ...(options.cpuPriority ? { cpuPriority: options.cpuPriority } : {}),
     };
   } finally {
     for (const client of clients) client.close();

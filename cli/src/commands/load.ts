@@ -50,9 +50,9 @@ export function loadCommand(): Command {
         logger,
         signal: controller.signal,
         onProgress: (point) => logger.info({ progress: point }, `second ${point.t}`),
-        ...(cpuPriority ? { cpuPriority } : {}),
       });
-      process.stdout.write(`${JSON.stringify(result)}\n`);
+      // The niceness is the process's, set here, not the run's: the result carries it from here.
+      process.stdout.write(`${JSON.stringify(cpuPriority ? { ...result, cpuPriority } : result)}\n`);
       process.exitCode = 0;
       // Channels and the ADS stream are closed by now, but grpc-js does not abort a connect already
       // under way: after a rollout, connects to deleted pods' addresses sit in SYN-SENT until the
