@@ -6,11 +6,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1ConfigMap, V1Container, V1Pod, V1Secret } from '@kubernetes/client-node';
+import { ApiException, type V1ConfigMap, type V1Container, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { planClusterNetwork } from '../src/cluster/cluster-network.ts';
 import { imageRepository, resolveCommand } from '../src/node-agent/image-table.ts';
 import { PodAddressPool } from '../src/node-agent/pod-network.ts';
+import { worthRetrying } from '../src/node-agent/pod-runner.ts';
 import {
   containerMounts,
   containerScript,
@@ -208,6 +209,33 @@ describe('volumes', () => {
     await expect(writeVolumes(escaping, dir, addresses, fakePodInputs({ cfg: { k: 'v' } }))).rejects.toThrow(
       'escapes its volume',
     );
+  });
+
+  it('retries a set-up that failed on a missing input or an API error, not on a spec no retry can fix', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'skewless-volumes-'));
+    const withConfigMap = pod([{ name: 'main' }], { volumes: [{ name: 'c', configMap: { name: 'cfg' } }] });
+    // What the node authorizer answers until its graph has seen the pod bound to this node.
+    const forbiddenFake = {
+      ...fakePodInputs({}),
+      readConfigMap: () =>
+        Promise.reject(new ApiException(403, 'configmaps "cfg" is forbidden: no relationship found', {}, {})),
+    };
+    const failure = async (inputs: PodInputs, spec = withConfigMap) =>
+      writeVolumes(spec, dir, addresses, inputs).then(
+        () => expect.unreachable('set-up should have failed'),
+        (error: unknown) => error,
+      );
+    const forbidden = await failure(forbiddenFake);
+    expect(forbidden).toBeInstanceOf(ApiException);
+    expect(worthRetrying(forbidden)).toBe(true);
+    const missing = await failure(fakePodInputs({}));
+    expect(missing).toBeInstanceOf(PodConfigError);
+    expect(worthRetrying(missing)).toBe(true);
+    const hostPath = pod([{ name: 'main' }], { volumes: [{ name: 'host', hostPath: { path: '/etc' } }] });
+    const unsupported = await failure(fakePodInputs({}), hostPath);
+    expect(unsupported).toBeInstanceOf(PodConfigError);
+    expect(worthRetrying(unsupported)).toBe(false);
+    expect(worthRetrying(new Error('RTNETLINK answers: File exists'))).toBe(true);
   });
 
   it('builds a container script that mounts under a private /run and never creates directories elsewhere', () => {

@@ -71,7 +71,17 @@ const MIN_GRACE_AFTER_PRESTOP_MS = 2000;
  * A pod whose Secret or ConfigMap is missing is tried again, as a kubelet re-syncs it: after 1 s,
  * doubling to every 10 s, until the object appears or the pod is deleted.
  */
-const missingInputBackoff = () => new Backoff({ initialMs: 1000, maxMs: 10_000, multiplier: 2, jitter: 0 });
+/**
+ * Whether a failed pod or container set-up is tried again, as a kubelet re-syncs a pod after any
+ * failure: everything but a spec no retry can fix. A missing Secret or ConfigMap may be created later,
+ * and an API error may pass — the node authorizer answers 403 for a pod's ConfigMap until its graph
+ * has seen the pod bound to this node, which can be after the agent's own watch has.
+ */
+export function worthRetrying(error: unknown): boolean {
+  return !(error instanceof PodConfigError) || error.missingInput;
+}
+
+const setUpBackoff = () => new Backoff({ initialMs: 1000, maxMs: 10_000, multiplier: 2, jitter: 0 });
 
 class ContainerRun {
   readonly spec: V1Container;
@@ -84,7 +94,7 @@ class ContainerRun {
   probes: ProbeWorker[] = [];
   restartTimer: NodeJS.Timeout | undefined;
   /** Paces starts retried because a Secret or ConfigMap of its env is missing. */
-  readonly configRetry = missingInputBackoff();
+  readonly configRetry = setUpBackoff();
   /** Log offsets where the last two attempts began (see ContainerLog). */
   logStarts: number[] = [];
 
@@ -114,7 +124,7 @@ export class PodRunner {
   private stopped = false;
   private volumes: ReadonlyMap<string, string> = new Map();
   private tokenTimer: NodeJS.Timeout | undefined;
-  private readonly setUpRetry = missingInputBackoff();
+  private readonly setUpRetry = setUpBackoff();
   private setUpRetryTimer: NodeJS.Timeout | undefined;
   private statusWriting = false;
   private statusDirty = false;
@@ -178,7 +188,7 @@ export class PodRunner {
     } catch (error) {
       const reason = error instanceof PodConfigError ? error.reason : 'CreatePodSandboxError';
       this.failAll(reason, (error as Error).message);
-      if (error instanceof PodConfigError && error.missingInput) {
+      if (worthRetrying(error)) {
         clearTimeout(this.setUpRetryTimer);
         this.setUpRetryTimer = this.retryLater(this.setUpRetry, () => this.start());
       }
@@ -271,7 +281,7 @@ export class PodRunner {
       container.state = { kind: 'waiting', reason, message: (error as Error).message };
       this.log.warn({ container: name, reason, message: (error as Error).message }, 'container cannot start');
       this.scheduleStatus();
-      if (error instanceof PodConfigError && error.missingInput) {
+      if (worthRetrying(error)) {
         container.restartTimer = this.retryLater(container.configRetry, () => this.startContainer(container));
       }
       return;
