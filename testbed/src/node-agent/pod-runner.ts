@@ -68,10 +68,6 @@ const BACKOFF_RESET_MS = 60_000;
 /** A kubelet gives containers at least this long after preStop before SIGKILL. */
 const MIN_GRACE_AFTER_PRESTOP_MS = 2000;
 /**
- * A pod whose Secret or ConfigMap is missing is tried again, as a kubelet re-syncs it: after 1 s,
- * doubling to every 10 s, until the object appears or the pod is deleted.
- */
-/**
  * Whether a failed pod or container set-up is tried again, as a kubelet re-syncs a pod after any
  * failure: everything but a spec no retry can fix. A missing Secret or ConfigMap may be created later,
  * and an API error may pass — the node authorizer answers 403 for a pod's ConfigMap until its graph
@@ -81,6 +77,7 @@ export function worthRetrying(error: unknown): boolean {
   return !(error instanceof PodConfigError) || error.missingInput;
 }
 
+/** The pace of those retries: after 1 s, doubling to every 10 s, until set-up succeeds or the pod is deleted. */
 const setUpBackoff = () => new Backoff({ initialMs: 1000, maxMs: 10_000, multiplier: 2, jitter: 0 });
 
 class ContainerRun {
@@ -93,7 +90,7 @@ class ContainerRun {
   group: ProcessGroup | undefined;
   probes: ProbeWorker[] = [];
   restartTimer: NodeJS.Timeout | undefined;
-  /** Paces starts retried because a Secret or ConfigMap of its env is missing. */
+  /** Paces starts retried because resolving its env failed (a missing Secret or ConfigMap, an API error). */
   readonly configRetry = setUpBackoff();
   /** Log offsets where the last two attempts began (see ContainerLog). */
   logStarts: number[] = [];
