@@ -1,6 +1,5 @@
 /** @skewless/load: the open-loop gRPC Echo load generator behind `skewless load`. */
 
-export { applyNice, type CpuPriority } from './cpu-priority.ts';
 export { CHANNEL_INDEX_OPTION, channelOptions } from './load-channels.ts';
 export {
   LOAD_MODES,

@@ -2,7 +2,7 @@
  * What one `skewless load` run reports: printed by the CLI as one JSON line, returned by `runLoad`.
  * Times are milliseconds (microsecond resolution), counts are calls.
  */
-import type { CpuPriority } from './cpu-priority.ts';
+import type { CpuPriority } from '@skewless/shared';
 import type { LoadMode } from './load-config.ts';
 
 /** Code of a scheduled call that was not sent because too many were in flight. */

@@ -1,4 +1,5 @@
 export { Backoff, type BackoffOptions } from './backoff.ts';
+export { applyNice, type CpuPriority } from './cpu-priority.ts';
 export {
   ECHO_PROTO_FILE,
   ECHO_SERVICE_NAME,

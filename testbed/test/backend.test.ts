@@ -4,6 +4,7 @@
  * ports, SIGTERM → drain → exit 0, exit 2 on bad config).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
@@ -16,7 +17,7 @@ import {
   echoGrpc,
 } from '@skewless/shared';
 import { service as healthService } from 'grpc-health-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type BackendConfig, backendConfig, loadBackendConfig } from '../src/backend/backend-config.ts';
 import { warmupExtraMs } from '../src/backend/backend-faults.ts';
 import { type BackendOptions, type StartedBackend, startBackend } from '../src/backend/instrumented-backend.ts';
@@ -398,12 +399,20 @@ describe('backend configuration', () => {
 
   it('lists every invalid value with the flag or env variable it came from', () => {
     const result = loadBackendConfig({
-      env: { GRPC_PORT: 'abc', ERROR_RATE: '2', ERROR_CODE: 'OK', LOG_LEVEL: 'loud' },
+      env: { GRPC_PORT: 'abc', ERROR_RATE: '2', ERROR_CODE: 'OK', LOG_LEVEL: 'loud', NICE: '-25' },
       flags: { latencyMs: '-1', httpPort: '1.5' },
     });
     expect(result.ok).toBe(false);
     const paths = result.ok ? [] : result.problems.map((p) => p.path);
-    expect(paths.sort()).toEqual(['--http-port', '--latency-ms', 'ERROR_CODE', 'ERROR_RATE', 'GRPC_PORT', 'LOG_LEVEL']);
+    expect(paths.sort()).toEqual([
+      '--http-port',
+      '--latency-ms',
+      'ERROR_CODE',
+      'ERROR_RATE',
+      'GRPC_PORT',
+      'LOG_LEVEL',
+      'NICE',
+    ]);
   });
 });
 
@@ -438,6 +447,9 @@ describe('skewless backend, the real command', () => {
         'zone-cli',
         '--drain-delay-ms',
         '100',
+        // Above 0 needs no privilege; the child shares the runner's autogroup, which it leaves alone.
+        '--nice',
+        '3',
       ],
       // The flag wins over this bad env value.
       { POD_NAME: 'cli-pod', NODE_NAME: 'node-cli', GRPC_PORT: 'abc' },
@@ -449,6 +461,10 @@ describe('skewless backend, the real command', () => {
     const ports = JSON.parse(firstLine) as { grpcPort: number; httpPort: number };
     expect(ports.grpcPort).toBeGreaterThan(0);
     expect(ports.httpPort).toBeGreaterThan(0);
+    // The niceness the kernel has for the serving process (field 19 of /proc/<pid>/stat), and the log saying so.
+    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+    expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])).toBe(3);
+    await vi.waitFor(() => expect(stderr()).toContain('running at niceness 3'));
 
     const reply = await echo(echoClient(ports.grpcPort), { message: 'from the test' });
     expect(reply).toEqual({

@@ -1,6 +1,7 @@
 import { createLogger, formatProblemList } from '@skewless/shared';
 import { BACKEND_OPTIONS, loadBackendConfig, type StartedBackend, startBackend } from '@skewless/testbed/backend';
 import { Command, Option } from 'commander';
+import { applyNiceOption } from './nice-option.ts';
 
 /**
  * `skewless backend`: the instrumented Echo backend, as it runs in a pod. Flags and env (flags win)
@@ -28,6 +29,7 @@ export function backendCommand(): Command {
       return;
     }
     const logger = createLogger('backend', result.config.logLevel);
+    applyNiceOption(result.config.nice, logger);
     let backend: StartedBackend;
     try {
       backend = await startBackend(result.config, { logger });

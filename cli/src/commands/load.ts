@@ -1,6 +1,7 @@
-import { applyNice, LOAD_OPTIONS, parseLoadConfig, runLoad } from '@skewless/load';
+import { LOAD_OPTIONS, parseLoadConfig, runLoad } from '@skewless/load';
 import { createLogger, formatProblemList } from '@skewless/shared';
 import { Command, Option } from 'commander';
+import { applyNiceOption } from './nice-option.ts';
 
 /**
  * `skewless load`: open-loop gRPC Echo load, as a pod runs it (identity from the downward API:
@@ -30,10 +31,7 @@ export function loadCommand(): Command {
       return;
     }
     const logger = createLogger('load', parsed.config.logLevel);
-    // Before any channel exists: threads started later inherit the niceness.
-    const cpuPriority = parsed.config.nice === undefined ? undefined : applyNice(parsed.config.nice);
-    if (cpuPriority?.applied) logger.info({ cpuPriority }, `running at niceness ${cpuPriority.nice}`);
-    else if (cpuPriority) logger.warn({ cpuPriority }, `${cpuPriority.error}; running at the inherited niceness`);
+    const cpuPriority = applyNiceOption(parsed.config.nice, logger);
     const controller = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => {
       if (controller.signal.aborted) {

@@ -29,6 +29,8 @@ export interface BackendConfig extends FaultSettings {
   readonly drainDelayMs: number;
   /** Then GOAWAY, and wait this long for in-flight calls before cancelling them. */
   readonly drainTimeoutMs: number;
+  /** CPU niceness of the process (and its autogroup when it leads its session); undefined leaves it as inherited. */
+  readonly nice?: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -45,7 +47,7 @@ export interface BackendOption {
 }
 
 /** Placeholders whose values are read as numbers; the rest stay strings. */
-const NUMERIC_VALUES = new Set(['port', 'ms', 'fraction']);
+const NUMERIC_VALUES = new Set(['port', 'ms', 'fraction', 'n']);
 
 const option = (key: ConfigKey, flag: string, env: string, value: string, description: string): BackendOption => ({
   key,
@@ -110,6 +112,13 @@ export const BACKEND_OPTIONS: readonly BackendOption[] = [
     'ms',
     'then GOAWAY and wait this long for in-flight calls before cancelling them (default 10000)',
   ),
+  option(
+    'nice',
+    '--nice',
+    'NICE',
+    'n',
+    'CPU niceness, -20 to 19 (below 0 needs CAP_SYS_NICE): replies ahead of the cluster machinery sharing its cores (default: unchanged)',
+  ),
   option('logLevel', '--log-level', 'LOG_LEVEL', 'level', `${LOG_LEVELS.join(', ')} (default info)`),
 ];
 
@@ -137,6 +146,7 @@ const configSchema = z
     warmupLatencyMs: durationMs.default(0),
     drainDelayMs: durationMs.default(2000),
     drainTimeoutMs: durationMs.default(10_000),
+    nice: number().int('expected a whole number').min(-20).max(19).optional(),
     logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   })
   .superRefine((config, ctx) => {

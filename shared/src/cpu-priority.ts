@@ -1,9 +1,10 @@
 /**
- * The load client's CPU priority. On a machine where the pods under test share the cores with the
- * load (the local cluster: every node on one host), a busy moment — a rollout starting pods — delays
- * the generator's own timers and callbacks, and that delay lands in the latency it reports as if the
- * service had been slow. A lower niceness keeps the instrument out of its own measurement, as running
- * it on a node of its own would in a real cluster.
+ * CPU priority for the two ends of a measured call: the load client (`skewless load --nice`) and the
+ * Echo backend (`skewless backend --nice`). On a machine where every node of the cluster shares the
+ * same cores (the local cluster), a busy moment — a rollout starting pods, the API server, node agents
+ * and kube-proxies following it — delays the client's timers and the backend's replies alike, and an
+ * open-loop client counts that wait as latency. Both ends run ahead of that machinery, at the same
+ * niceness so neither starves the other, as pods on nodes of their own would in a real cluster.
  *
  * Linux shares the CPU between autogroups (one per session) before it looks at a thread's niceness,
  * and the local node agent starts every container in a session of its own: there, the autogroup's
