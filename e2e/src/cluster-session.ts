@@ -429,9 +429,10 @@ function loadPod(name: string, spec: LoadPodSpec, image: string): V1Pod {
         {
           name: 'load',
           image,
-          // Ahead of the pods under test for the CPU: on a machine where every node shares the same cores,
-          // a rollout's starting pods would otherwise delay the generator's own timers, and that delay
-          // would count as latency (e2e/README.md, rollout latency). Needs CAP_SYS_NICE in a container.
+          // Ahead of the pods under test for the CPU (the echo backends run at -5, the cluster's machinery
+          // at 0): on a machine where every node shares the same cores, a rollout's starting pods would
+          // otherwise delay the generator's own timers, and that delay would count as latency
+          // (e2e/README.md, rollout latency). Needs CAP_SYS_NICE in a container.
           args: ['load', `--nice=${LOAD_NICE}`, ...spec.args],
           securityContext: { capabilities: { add: ['SYS_NICE'] } },
           env: [

@@ -3,8 +3,9 @@
  * Echo backend (`skewless backend --nice`). On a machine where every node of the cluster shares the
  * same cores (the local cluster), a busy moment — a rollout starting pods, the API server, node agents
  * and kube-proxies following it — delays the client's timers and the backend's replies alike, and an
- * open-loop client counts that wait as latency. Both ends run ahead of that machinery, at the same
- * niceness so neither starves the other, as pods on nodes of their own would in a real cluster.
+ * open-loop client counts that wait as latency. Both ends run ahead of that machinery, the client
+ * first (it times the calls: its own wait must not count), as on a real cluster the generator would
+ * have a node of its own and the control plane's components machines of theirs.
  *
  * Linux shares the CPU between autogroups (one per session) before it looks at a thread's niceness,
  * and the local node agent starts every container in a session of its own: there, the autogroup's

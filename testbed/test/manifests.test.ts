@@ -232,7 +232,7 @@ describe('manifests/overlays/local, rendered by kubectl kustomize', () => {
     }
 
     const container = onlyContainer(deployment);
-    expect(container.args).toEqual(['backend']);
+    expect(container.args).toEqual(['backend', '--nice=-5']);
     const env = Object.fromEntries(
       (container.env ?? []).map((e) => [e.name, e.value ?? `fieldRef:${e.valueFrom?.fieldRef?.fieldPath}`]),
     );
